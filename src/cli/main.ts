@@ -1,0 +1,34 @@
+import { Command, CommanderError } from 'commander';
+import { UsageError } from './errors.js';
+import { registerGenerate } from './generate.js';
+
+export function buildProgram(): Command {
+  const program = new Command('adadiff')
+    .description('Adaptive step selection for fast text-to-image diffusion (AdaDiff)')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerGenerate(program);
+  for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
+  return program;
+}
+
+/** Runs the CLI; exit 2 for bad usage, 1 for failures (bad model folder, I/O), 0 on success. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Help and version exit through here with code 0; commander already printed the message.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof UsageError) {
+      console.error(`error: ${err.message}\n(run with --help for usage)`);
+      return 2;
+    }
+    console.error(`error: ${err instanceof Error ? err.message : String(err)}`);
+    if (process.env.ADADIFF_DEBUG && err instanceof Error) console.error(err.stack);
+    return 1;
+  }
+}

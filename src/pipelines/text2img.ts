@@ -1,0 +1,253 @@
+import ort from 'onnxruntime-node';
+import { type ExecutionProvider, type ModelFolder, loadModelFolder } from '../models/index.js';
+import { createScheduler, type SchedulerKind } from '../schedulers/index.js';
+import type { RgbImage } from '../util/image.js';
+import { Rng } from '../util/random.js';
+import { applyGuidance } from './guidance.js';
+import { initialLatents } from './latents.js';
+
+/** Text features c = tau(p) of a batch of prompts, kept because the step-selection policy reads them. */
+export interface TextFeatures {
+  /** Row-major [batch, tokens, dim]. */
+  data: Float32Array;
+  dims: [number, number, number];
+  /** 1 for real tokens, 0 for padding; [batch, tokens]. */
+  mask: Uint8Array;
+}
+
+export interface EncodedPrompts {
+  cond: TextFeatures;
+  /** Features of the negative prompts (empty string by default); null when guidance is off. */
+  uncond: TextFeatures | null;
+  /** Prompts cut at the tokenizer's limit, by index into the batch. */
+  truncated: number[];
+  ms: number;
+}
+
+export interface DenoiseOptions {
+  steps: number;
+  scheduler?: SchedulerKind;
+  guidanceScale?: number;
+  /** DDIM eta; > 0 adds seeded noise at each step. */
+  eta?: number;
+  /** Seed of the eta noise stream. */
+  noiseSeed?: number;
+  onStep?: (done: number, total: number) => void;
+}
+
+export interface GenerateRequest extends Omit<DenoiseOptions, 'noiseSeed'> {
+  prompts: string[];
+  /** One negative prompt for all, or one per prompt. */
+  negativePrompt?: string | string[];
+  /** Seed of the first image; image i uses seed + i unless `seeds` is given. */
+  seed?: number;
+  seeds?: number[];
+}
+
+export interface Timings {
+  textMs: number;
+  stepMs: number[];
+  decodeMs: number;
+  totalMs: number;
+}
+
+export interface GenerateResult {
+  images: RgbImage[];
+  features: TextFeatures;
+  steps: number;
+  seeds: number[];
+  timings: Timings;
+  warnings: string[];
+}
+
+export const DEFAULT_GUIDANCE_SCALE = 7.5;
+
+/**
+ * Prompt -> text features -> seeded latents -> N scheduler steps with classifier-free guidance
+ * (cond and uncond in one UNet call) -> VAE decode -> RGB. The phases are public so that collect and
+ * adaptive generation can reuse one encoding across several step counts.
+ */
+export class Text2ImagePipeline {
+  constructor(readonly model: ModelFolder) {
+    const half = [...model.unet.inputs, ...model.textEncoder.outputs].find((t) => t.type === 'float16');
+    if (half) {
+      throw new Error(`${model.unet.file}: float16 exports are not supported yet (${half.name} is float16); export in float32`);
+    }
+  }
+
+  static async load(dir: string, opts: { executionProvider?: ExecutionProvider } = {}) {
+    return new Text2ImagePipeline(await loadModelFolder(dir, opts));
+  }
+
+  /** Elements of one image's latent, C * H * W. */
+  get latentSize(): number {
+    const { inChannels, sampleSize } = this.model.unet;
+    return inChannels * sampleSize * sampleSize;
+  }
+
+  async encodeText(prompts: string[]): Promise<{ features: TextFeatures; truncated: number[] }> {
+    const { tokenizer, textEncoder } = this.model;
+    const enc = tokenizer.encode(prompts);
+    const length = tokenizer.modelMaxLength;
+    const ids = enc.inputIds.flat();
+    const tensor =
+      textEncoder.inputIdsType === 'int64'
+        ? new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [prompts.length, length])
+        : new ort.Tensor('int32', Int32Array.from(ids), [prompts.length, length]);
+    const out = await textEncoder.run({ [textEncoder.inputs[0].name]: tensor });
+    const hidden = out[textEncoder.hiddenOutput];
+    const dims = hidden.dims as number[];
+    if (dims.length !== 3 || dims[0] !== prompts.length || dims[1] !== length) {
+      throw new Error(
+        `${textEncoder.file}: ${textEncoder.hiddenOutput} has shape [${dims}], expected [${prompts.length}, ${length}, dim]`,
+      );
+    }
+    const truncated = enc.truncated.flatMap((t, i) => (t ? [i] : []));
+    return {
+      features: {
+        data: Float32Array.from(hidden.data as Float32Array),
+        dims: [dims[0], dims[1], dims[2]],
+        mask: Uint8Array.from(enc.attentionMask.flat()),
+      },
+      truncated,
+    };
+  }
+
+  async encode(prompts: string[], negative: string | string[] = '', guidanceScale = DEFAULT_GUIDANCE_SCALE) {
+    const t0 = performance.now();
+    const { features: cond, truncated } = await this.encodeText(prompts);
+    let uncond: TextFeatures | null = null;
+    if (guidanceScale > 1) {
+      const negatives = typeof negative === 'string' ? prompts.map(() => negative) : negative;
+      if (negatives.length !== prompts.length) {
+        throw new Error(`got ${negatives.length} negative prompts for ${prompts.length} prompts`);
+      }
+      uncond = (await this.encodeText(negatives)).features;
+    }
+    return { cond, uncond, truncated, ms: performance.now() - t0 } satisfies EncodedPrompts;
+  }
+
+  /**
+   * Runs the scheduler loop from z_T to z_0. `latents` holds the batch's initial noise and is not
+   * modified. Returns the final latents and the wall time of each step.
+   */
+  async denoise(latents: Float32Array, encoded: EncodedPrompts, opts: DenoiseOptions) {
+    const { unet, schedulerConfig } = this.model;
+    const batch = encoded.cond.dims[0];
+    const guidance = opts.guidanceScale ?? DEFAULT_GUIDANCE_SCALE;
+    const useCfg = guidance > 1;
+    if (useCfg && !encoded.uncond) throw new Error('guidance scale > 1 needs unconditional features');
+    const scheduler = createScheduler(opts.scheduler ?? 'ddim', schedulerConfig);
+    scheduler.setTimesteps(opts.steps);
+    const rng = opts.eta ? new Rng(opts.noiseSeed ?? 0) : undefined;
+
+    const { inChannels: c, sampleSize: s } = unet;
+    const rows = useCfg ? 2 * batch : batch;
+    const context = useCfg ? concat(encoded.uncond!.data, encoded.cond.data) : encoded.cond.data;
+    const contextTensor = new ort.Tensor('float32', context, [rows, encoded.cond.dims[1], encoded.cond.dims[2]]);
+
+    let sample = Float32Array.from(latents);
+    const stepMs: number[] = [];
+    const total = scheduler.timesteps.length;
+    for (let i = 0; i < total; i++) {
+      const t0 = performance.now();
+      const t = scheduler.timesteps[i];
+      const input = scheduler.scaleModelInput(sample, t);
+      const out = await unet.run({
+        [unet.sampleInput]: new ort.Tensor('float32', useCfg ? concat(input, input) : input, [rows, c, s, s]),
+        [unet.timestepInput]: timestepTensor(unet.timestepType, unet.inputs, unet.timestepInput, t, rows),
+        [unet.contextInput]: contextTensor,
+      });
+      const raw = out[unet.outputName].data as Float32Array;
+      const eps = useCfg ? applyGuidance(raw, batch, guidance) : Float32Array.from(raw);
+      sample = scheduler.step(eps, t, sample, { eta: opts.eta, generator: rng }).prevSample;
+      stepMs.push(performance.now() - t0);
+      opts.onStep?.(i + 1, total);
+    }
+    return { latents: sample, stepMs };
+  }
+
+  /** z_0 -> images via the VAE decoder (latents are divided by its scaling factor first). */
+  async decode(latents: Float32Array, batch: number) {
+    const t0 = performance.now();
+    const { vaeDecoder, unet } = this.model;
+    const scaled = Float32Array.from(latents, (v) => v / vaeDecoder.scalingFactor);
+    const s = unet.sampleSize;
+    const out = await vaeDecoder.run({
+      [vaeDecoder.latentInput]: new ort.Tensor('float32', scaled, [batch, unet.inChannels, s, s]),
+    });
+    const pixels = out[vaeDecoder.outputName];
+    const [n, channels, height, width] = pixels.dims as number[];
+    if (n !== batch || channels !== 3) {
+      throw new Error(`${vaeDecoder.file}: output has shape [${pixels.dims}], expected [${batch}, 3, H, W]`);
+    }
+    const data = pixels.data as Float32Array;
+    const per = 3 * height * width;
+    const images: RgbImage[] = [];
+    for (let b = 0; b < batch; b++) {
+      // The decoder's output lies in [-1, 1], as in diffusers' VaeImageProcessor.
+      const chw = new Float32Array(per);
+      for (let j = 0; j < per; j++) chw[j] = Math.min(1, Math.max(0, data[b * per + j] / 2 + 0.5));
+      images.push({ width, height, chw });
+    }
+    return { images, ms: performance.now() - t0 };
+  }
+
+  async generate(req: GenerateRequest): Promise<GenerateResult> {
+    const t0 = performance.now();
+    const { prompts } = req;
+    if (prompts.length === 0) throw new Error('generate needs at least one prompt');
+    if (!Number.isInteger(req.steps) || req.steps < 1) throw new Error(`steps must be a positive integer, got ${req.steps}`);
+    const seeds = req.seeds ?? prompts.map((_, i) => (req.seed ?? 0) + i);
+    if (seeds.length !== prompts.length) throw new Error(`got ${seeds.length} seeds for ${prompts.length} prompts`);
+    const guidanceScale = req.guidanceScale ?? DEFAULT_GUIDANCE_SCALE;
+
+    const encoded = await this.encode(prompts, req.negativePrompt, guidanceScale);
+    const latents = initialLatents(seeds, this.latentSize);
+    const { latents: z0, stepMs } = await this.denoise(latents, encoded, {
+      ...req,
+      guidanceScale,
+      noiseSeed: seeds[0] ^ 0x5eed,
+    });
+    const { images, ms: decodeMs } = await this.decode(z0, prompts.length);
+    const limit = this.model.tokenizer.modelMaxLength;
+    return {
+      images,
+      features: encoded.cond,
+      steps: stepMs.length,
+      seeds,
+      timings: { textMs: encoded.ms, stepMs, decodeMs, totalMs: performance.now() - t0 },
+      warnings: encoded.truncated.map(
+        (i) => `prompt ${i + 1} is longer than the tokenizer's limit of ${limit} tokens and was truncated`,
+      ),
+    };
+  }
+}
+
+function concat(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** The timestep input in the dtype and rank the export declares: [rows], [1] or a scalar. */
+function timestepTensor(
+  type: ModelFolder['unet']['timestepType'],
+  inputs: ModelFolder['unet']['inputs'],
+  name: string,
+  t: number,
+  rows: number,
+): ort.Tensor {
+  const dims = inputs.find((i) => i.name === name)?.dims ?? [rows];
+  const shape = dims.length === 0 ? [] : dims[0] === 1 ? [1] : [rows];
+  const n = shape.length === 0 ? 1 : shape[0];
+  switch (type) {
+    case 'int64':
+      return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(t)), shape);
+    case 'int32':
+      return new ort.Tensor('int32', new Int32Array(n).fill(t), shape);
+    default:
+      return new ort.Tensor('float32', new Float32Array(n).fill(t), shape);
+  }
+}

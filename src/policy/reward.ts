@@ -1,0 +1,59 @@
+/**
+ * The AdaDiff reward (Eq. 5): R(u) = (1 - t/Smax) + lambda * Q(u) for a high-quality image, else
+ * -gamma. "High quality" is relative (Q ranks top-k among the prompt's images at every step count)
+ * or absolute (Q above a threshold); the step-only variant ignores quality (Table 5's first row).
+ */
+export type RewardKind = 'topk' | 'threshold' | 'steps-only';
+
+export interface RewardConfig {
+  kind: RewardKind;
+  steps: readonly number[];
+  lambda: number;
+  topK: number;
+  gamma: number;
+  /** Used by 'threshold'. */
+  threshold: number;
+}
+
+/**
+ * Indices of the top-k scores. Ties are broken toward fewer steps (the lower index in S), which is
+ * deterministic and gives the cheaper image the benefit of the doubt.
+ */
+export function topKIndices(scores: readonly number[], k: number): Set<number> {
+  const order = scores.map((s, i) => [s, i] as const).sort((a, b) => b[0] - a[0] || a[1] - b[1]);
+  return new Set(order.slice(0, k).map(([, i]) => i));
+}
+
+/** Which of a prompt's images count as high quality under the config's criterion. */
+export function highQuality(scores: readonly number[], cfg: RewardConfig): boolean[] {
+  if (scores.length !== cfg.steps.length) {
+    throw new Error(`expected ${cfg.steps.length} scores (one per step count), got ${scores.length}`);
+  }
+  if (cfg.kind === 'threshold') return scores.map((s) => s > cfg.threshold);
+  const top = topKIndices(scores, cfg.topK);
+  return scores.map((_, i) => top.has(i));
+}
+
+/**
+ * Reward of every action for one prompt, given the quality score of its image at each step count
+ * (scores[i] for steps[i]). Collect records all |S| images, so the full vector is known.
+ */
+export function rewards(scores: readonly number[], cfg: RewardConfig): number[] {
+  const smax = Math.max(...cfg.steps);
+  const good = highQuality(scores, cfg);
+  return cfg.steps.map((t, i) => {
+    const saved = 1 - t / smax;
+    if (cfg.kind === 'steps-only') return saved;
+    return good[i] ? saved + cfg.lambda * scores[i] : -cfg.gamma;
+  });
+}
+
+/**
+ * The oracle's choice, the best any policy can do for this criterion: the fewest steps whose image
+ * counts as high quality (top-k for the step-only reward), or the best image if none does.
+ */
+export function oracleIndex(scores: readonly number[], cfg: RewardConfig): number {
+  const good = highQuality(scores, cfg.kind === 'steps-only' ? { ...cfg, kind: 'topk' } : cfg);
+  const first = good.indexOf(true);
+  return first >= 0 ? first : scores.indexOf(Math.max(...scores));
+}

@@ -1,0 +1,46 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { PAPER_DEFAULTS } from '../src/policy/config.js';
+import { highQuality, oracleIndex, type RewardConfig, rewards, topKIndices } from '../src/policy/reward.js';
+
+const cfg: RewardConfig = {
+  kind: 'topk',
+  steps: PAPER_DEFAULTS.steps,
+  lambda: 2,
+  topK: 3,
+  gamma: 1,
+  threshold: 0,
+};
+
+test('top-k reward pays saved steps plus lambda * Q for the k best images, -gamma otherwise', () => {
+  const scores = [0.1, 0.5, 0.3, 0.2, 0.4];
+  // Top 3: indices 1 (0.5), 4 (0.4), 2 (0.3).
+  const r = rewards(scores, cfg);
+  assert.equal(r[0], -1);
+  assert.ok(Math.abs(r[1] - (1 - 20 / 50 + 2 * 0.5)) < 1e-12);
+  assert.ok(Math.abs(r[2] - (1 - 30 / 50 + 2 * 0.3)) < 1e-12);
+  assert.equal(r[3], -1);
+  assert.ok(Math.abs(r[4] - (0 + 2 * 0.4)) < 1e-12);
+});
+
+test('ties are broken toward fewer steps, deterministically', () => {
+  assert.deepEqual([...topKIndices([1, 1, 1, 1, 1], 3)].sort(), [0, 1, 2]);
+  assert.deepEqual([...topKIndices([0, 2, 2, 2, 2], 2)].sort(), [1, 2]);
+});
+
+test('threshold and step-only variants', () => {
+  const scores = [-0.5, 0.2, 0.1, -0.1, 0.3];
+  assert.deepEqual(highQuality(scores, { ...cfg, kind: 'threshold' }), [false, true, true, false, true]);
+  const stepOnly = rewards(scores, { ...cfg, kind: 'steps-only' });
+  assert.deepEqual(
+    stepOnly.map((v) => Number(v.toFixed(6))),
+    [0.8, 0.6, 0.4, 0.2, 0],
+  );
+});
+
+test('oracle picks the fewest steps that reach the top-k', () => {
+  assert.equal(oracleIndex([0.9, 0.1, 0.2, 0.3, 0.4], cfg), 0);
+  assert.equal(oracleIndex([0.1, 0.2, 0.9, 0.8, 0.7], cfg), 2);
+  assert.equal(oracleIndex([-2, -2, -2, -2, -1], { ...cfg, kind: 'threshold' }), 4);
+  assert.throws(() => rewards([1, 2], cfg), /expected 5 scores/);
+});
