@@ -35,11 +35,20 @@ export function registerGenerate(program: Command) {
     .command('generate')
     .description('generate images from text with a diffusion model folder (diffusers/Optimum ONNX layout)')
     .option('--model <dir>', 'model folder (default: the embedded shapes model)', DEFAULT_MODEL_DIR)
-    .option('--prompt <text>', 'prompt; repeat for a batch of prompts', (v: string, acc: string[]) => [...acc, v], [])
+    .option(
+      '--prompt <text>',
+      'prompt; repeat for a batch of prompts',
+      (v: string, acc: string[]) => [...acc, v],
+      [],
+    )
     .option('--negative-prompt <text>', 'negative prompt for classifier-free guidance', '')
     .option('--steps <n>', 'number of denoising steps', '50')
     .option('--scheduler <name>', 'ddim or dpm (DPM-Solver++)', 'ddim')
-    .option('--guidance <scale>', 'classifier-free guidance scale (<= 1 turns it off)', String(DEFAULT_GUIDANCE_SCALE))
+    .option(
+      '--guidance <scale>',
+      'classifier-free guidance scale (<= 1 turns it off)',
+      String(DEFAULT_GUIDANCE_SCALE),
+    )
     .option('--eta <eta>', 'DDIM eta (0 = deterministic)', '0')
     .option('--seed <n>', 'seed of the first image; image i uses seed + i', '0')
     .option('--batch <n>', 'images per prompt, generated in one batch', '1')
@@ -65,7 +74,9 @@ export function registerGenerate(program: Command) {
       progress.stop();
       for (const w of result.warnings) console.warn(`warning: ${w}`);
       const names = outputNames(flags.out, result.images.length);
-      await Promise.all(result.images.map(async (img, i) => writeFile(names[i], await encodePng(img, flags.scale))));
+      await Promise.all(
+        result.images.map(async (img, i) => writeFile(names[i], await encodePng(img, flags.scale))),
+      );
       const { textMs, stepMs, decodeMs, totalMs } = result.timings;
       const unetMs = stepMs.reduce((a, b) => a + b, 0);
       console.log(

@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './bench.js';
 import { UsageError } from './errors.js';
 import { registerGenerate } from './generate.js';
 
@@ -8,6 +9,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerGenerate(program);
+  registerBench(program);
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }

@@ -5,7 +5,9 @@
 export function applyGuidance(batched: Float32Array, batch: number, scale: number): Float32Array {
   const half = batched.length / 2;
   if (!Number.isInteger(half) || half % batch !== 0) {
-    throw new Error(`guidance expects [uncond, cond] halves; got ${batched.length} values for batch ${batch}`);
+    throw new Error(
+      `guidance expects [uncond, cond] halves; got ${batched.length} values for batch ${batch}`,
+    );
   }
   const out = new Float32Array(half);
   for (let i = 0; i < half; i++) {

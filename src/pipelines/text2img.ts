@@ -1,5 +1,5 @@
 import ort from 'onnxruntime-node';
-import { type ExecutionProvider, type ModelFolder, loadModelFolder } from '../models/index.js';
+import { type ExecutionProvider, loadModelFolder, type ModelFolder } from '../models/index.js';
 import { createScheduler, type SchedulerKind } from '../schedulers/index.js';
 import type { RgbImage } from '../util/image.js';
 import { Rng } from '../util/random.js';
@@ -71,7 +71,9 @@ export class Text2ImagePipeline {
   constructor(readonly model: ModelFolder) {
     const half = [...model.unet.inputs, ...model.textEncoder.outputs].find((t) => t.type === 'float16');
     if (half) {
-      throw new Error(`${model.unet.file}: float16 exports are not supported yet (${half.name} is float16); export in float32`);
+      throw new Error(
+        `${model.unet.file}: float16 exports are not supported yet (${half.name} is float16); export in float32`,
+      );
     }
   }
 
@@ -89,12 +91,9 @@ export class Text2ImagePipeline {
     const { tokenizer, textEncoder } = this.model;
     const enc = tokenizer.encode(prompts);
     const length = tokenizer.modelMaxLength;
-    const ids = enc.inputIds.flat();
-    const tensor =
-      textEncoder.inputIdsType === 'int64'
-        ? new ort.Tensor('int64', BigInt64Array.from(ids, (v) => BigInt(v)), [prompts.length, length])
-        : new ort.Tensor('int32', Int32Array.from(ids), [prompts.length, length]);
-    const out = await textEncoder.run({ [textEncoder.inputs[0].name]: tensor });
+    const out = await textEncoder.run({
+      [textEncoder.inputs[0].name]: inputIdsTensor(textEncoder, enc.inputIds),
+    });
     const hidden = out[textEncoder.hiddenOutput];
     const dims = hidden.dims as number[];
     if (dims.length !== 3 || dims[0] !== prompts.length || dims[1] !== length) {
@@ -144,9 +143,13 @@ export class Text2ImagePipeline {
     const { inChannels: c, sampleSize: s } = unet;
     const rows = useCfg ? 2 * batch : batch;
     const context = useCfg ? concat(encoded.uncond!.data, encoded.cond.data) : encoded.cond.data;
-    const contextTensor = new ort.Tensor('float32', context, [rows, encoded.cond.dims[1], encoded.cond.dims[2]]);
+    const contextTensor = new ort.Tensor('float32', context, [
+      rows,
+      encoded.cond.dims[1],
+      encoded.cond.dims[2],
+    ]);
 
-    let sample = Float32Array.from(latents);
+    let sample: Float32Array = Float32Array.from(latents);
     const stepMs: number[] = [];
     const total = scheduler.timesteps.length;
     for (let i = 0; i < total; i++) {
@@ -155,7 +158,7 @@ export class Text2ImagePipeline {
       const input = scheduler.scaleModelInput(sample, t);
       const out = await unet.run({
         [unet.sampleInput]: new ort.Tensor('float32', useCfg ? concat(input, input) : input, [rows, c, s, s]),
-        [unet.timestepInput]: timestepTensor(unet.timestepType, unet.inputs, unet.timestepInput, t, rows),
+        [unet.timestepInput]: timestepTensor(unet, t, rows),
         [unet.contextInput]: contextTensor,
       });
       const raw = out[unet.outputName].data as Float32Array;
@@ -197,9 +200,11 @@ export class Text2ImagePipeline {
     const t0 = performance.now();
     const { prompts } = req;
     if (prompts.length === 0) throw new Error('generate needs at least one prompt');
-    if (!Number.isInteger(req.steps) || req.steps < 1) throw new Error(`steps must be a positive integer, got ${req.steps}`);
+    if (!Number.isInteger(req.steps) || req.steps < 1)
+      throw new Error(`steps must be a positive integer, got ${req.steps}`);
     const seeds = req.seeds ?? prompts.map((_, i) => (req.seed ?? 0) + i);
-    if (seeds.length !== prompts.length) throw new Error(`got ${seeds.length} seeds for ${prompts.length} prompts`);
+    if (seeds.length !== prompts.length)
+      throw new Error(`got ${seeds.length} seeds for ${prompts.length} prompts`);
     const guidanceScale = req.guidanceScale ?? DEFAULT_GUIDANCE_SCALE;
 
     const encoded = await this.encode(prompts, req.negativePrompt, guidanceScale);
@@ -224,6 +229,19 @@ export class Text2ImagePipeline {
   }
 }
 
+/** Token ids [rows, length] in the dtype the text encoder declares. */
+export function inputIdsTensor(textEncoder: ModelFolder['textEncoder'], ids: number[][]): ort.Tensor {
+  const flat = ids.flat();
+  const dims = [ids.length, ids[0]?.length ?? 0];
+  return textEncoder.inputIdsType === 'int64'
+    ? new ort.Tensor(
+        'int64',
+        BigInt64Array.from(flat, (v) => BigInt(v)),
+        dims,
+      )
+    : new ort.Tensor('int32', Int32Array.from(flat), dims);
+}
+
 function concat(a: Float32Array, b: Float32Array): Float32Array {
   const out = new Float32Array(a.length + b.length);
   out.set(a);
@@ -232,17 +250,11 @@ function concat(a: Float32Array, b: Float32Array): Float32Array {
 }
 
 /** The timestep input in the dtype and rank the export declares: [rows], [1] or a scalar. */
-function timestepTensor(
-  type: ModelFolder['unet']['timestepType'],
-  inputs: ModelFolder['unet']['inputs'],
-  name: string,
-  t: number,
-  rows: number,
-): ort.Tensor {
-  const dims = inputs.find((i) => i.name === name)?.dims ?? [rows];
-  const shape = dims.length === 0 ? [] : dims[0] === 1 ? [1] : [rows];
+export function timestepTensor(unet: ModelFolder['unet'], t: number, rows: number): ort.Tensor {
+  const declared = unet.inputs.find((i) => i.name === unet.timestepInput)?.dims ?? [];
+  const shape = unet.timestepRank === 0 ? [] : declared[0] === 1 ? [1] : [rows];
   const n = shape.length === 0 ? 1 : shape[0];
-  switch (type) {
+  switch (unet.timestepType) {
     case 'int64':
       return new ort.Tensor('int64', new BigInt64Array(n).fill(BigInt(t)), shape);
     case 'int32':

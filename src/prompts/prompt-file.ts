@@ -56,7 +56,10 @@ function jsonlPrompt(file: string, line: string, lineNo: number, column = 'promp
   if (value && typeof value === 'object' && typeof (value as Record<string, unknown>)[column] === 'string') {
     return (value as Record<string, string>)[column];
   }
-  throw new PromptFileError(file, `line ${lineNo}: expected a JSON string or an object with a string "${column}"`);
+  throw new PromptFileError(
+    file,
+    `line ${lineNo}: expected a JSON string or an object with a string "${column}"`,
+  );
 }
 
 function tablePrompts(file: string, text: string, delimiter: string, column?: string): string[] {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { applyGuidance } from '../src/pipelines/guidance.js';
-import { initialLatents } from '../src/pipelines/latents.js';
+import { applyGuidance } from '../../src/pipelines/guidance.js';
+import { initialLatents } from '../../src/pipelines/latents.js';
 
 test('applyGuidance computes uncond + s * (cond - uncond) on the conditional half', () => {
   const batched = Float32Array.from([1, 2, 3, 4, 10, 20, 30, 40]);

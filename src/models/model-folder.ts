@@ -1,0 +1,236 @@
+/**
+ * Loads a Stable Diffusion model folder in the diffusers / Optimum ONNX layout (model_index.json,
+ * tokenizer/, text_encoder/, unet/, vae_decoder/, scheduler/) and resolves everything the pipeline
+ * needs to feed the three sessions: tensor names, dtypes, channel counts and sizes. Every mismatch
+ * is found here, as a ModelFolderError naming the file, instead of deep inside a denoising loop.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { ModelFolderError } from './errors.js';
+import { exists, readJson } from './json-file.js';
+import {
+  type ExecutionProvider,
+  loadOnnxModel,
+  type OnnxModel,
+  requireOnlyInputs,
+  requireTensor,
+  type TensorSpec,
+} from './onnx-model.js';
+import { loadTokenizer, type PromptTokenizer } from './tokenizer.js';
+
+export interface TextEncoderModel extends OnnxModel {
+  inputIdsType: 'int32' | 'int64';
+  /** The per-token embeddings the UNet attends to: `last_hidden_state`. */
+  hiddenOutput: string;
+}
+
+export interface UnetModel extends OnnxModel {
+  timestepType: 'int64' | 'int32' | 'float32' | 'float16';
+  /** 1: feed `timestep` as [batch] (or [1]); 0: as a scalar. */
+  timestepRank: 0 | 1;
+  inChannels: number;
+  /** Latent height = width. */
+  sampleSize: number;
+  crossAttentionDim: number | null;
+  sampleInput: string;
+  timestepInput: string;
+  contextInput: string;
+  outputName: string;
+}
+
+export interface VaeDecoderModel extends OnnxModel {
+  latentInput: string;
+  outputName: string;
+  /** Latents are divided by this before decoding. */
+  scalingFactor: number;
+  /** Pixels per latent pixel along each side. */
+  scaleFactor: number;
+}
+
+export interface ModelFolder {
+  dir: string;
+  modelIndex: Record<string, unknown>;
+  tokenizer: PromptTokenizer;
+  textEncoder: TextEncoderModel;
+  unet: UnetModel;
+  vaeDecoder: VaeDecoderModel;
+  /** Raw scheduler_config.json; the scheduler module validates it. */
+  schedulerConfig: Record<string, unknown>;
+  /** Frees the three sessions' native memory. */
+  release(): Promise<void>;
+}
+
+export interface LoadOptions {
+  executionProvider?: ExecutionProvider;
+}
+
+const jsonObject = z.record(z.string(), z.unknown(), { error: 'expected a JSON object' });
+const positiveInt = z.number().int().positive();
+const unetConfigSchema = z.looseObject({
+  in_channels: positiveInt.optional(),
+  sample_size: positiveInt.optional(),
+  cross_attention_dim: positiveInt.nullish(),
+});
+const vaeConfigSchema = z.looseObject({
+  scaling_factor: z.number().positive().optional(),
+  block_out_channels: z.array(positiveInt).min(1).optional(),
+});
+
+/** What diffusers' ONNX pipeline assumes when vae_decoder/config.json is absent (SD 1.x/2.x VAE). */
+const DEFAULT_SCALING_FACTOR = 0.18215;
+const DEFAULT_VAE_SCALE_FACTOR = 8;
+
+const FLOAT = ['float32', 'float16'] as const;
+
+async function optionalJson<S extends z.ZodType>(file: string, schema: S): Promise<z.output<S> | undefined> {
+  return (await exists(file)) ? readJson(file, schema) : undefined;
+}
+
+const staticDim = (spec: TensorSpec, axis: number): number | undefined =>
+  typeof spec.dims[axis] === 'number' ? spec.dims[axis] : undefined;
+
+/** A value from config.json, else from a static dim; both must agree when both are present. */
+function resolveSize(
+  what: string,
+  configFile: string,
+  fromConfig: number | undefined,
+  model: OnnxModel,
+  fromModel: number | undefined,
+): number {
+  if (fromConfig !== undefined && fromModel !== undefined && fromConfig !== fromModel) {
+    throw new ModelFolderError(
+      model.file,
+      `${what} is ${fromModel} in the model but ${fromConfig} in ${configFile}`,
+    );
+  }
+  const value = fromConfig ?? fromModel;
+  if (value === undefined) {
+    throw new ModelFolderError(
+      model.file,
+      `cannot tell the ${what}: the model's dim is dynamic and ${configFile} does not set it`,
+    );
+  }
+  return value;
+}
+
+function textEncoderOf(model: OnnxModel): TextEncoderModel {
+  const ids = requireTensor(model, 'input', 'input_ids', 2, ['int32', 'int64']);
+  requireOnlyInputs(model, ['input_ids']);
+  const hidden = requireTensor(model, 'output', 'last_hidden_state', 3, FLOAT);
+  return { ...model, inputIdsType: ids.type, hiddenOutput: hidden.name };
+}
+
+async function unetOf(model: OnnxModel, dir: string): Promise<UnetModel> {
+  const configFile = join(dir, 'unet', 'config.json');
+  const config = await optionalJson(configFile, unetConfigSchema);
+  const sample = requireTensor(model, 'input', 'sample', 4, FLOAT);
+  const timestep = requireTensor(
+    model,
+    'input',
+    'timestep',
+    [0, 1],
+    ['int64', 'int32', 'float32', 'float16'],
+  );
+  const context = requireTensor(model, 'input', 'encoder_hidden_states', 3, FLOAT);
+  requireOnlyInputs(model, ['sample', 'timestep', 'encoder_hidden_states']);
+  const out = requireTensor(model, 'output', 'out_sample', 4, FLOAT);
+  const [h, w] = [staticDim(sample, 2), staticDim(sample, 3)];
+  if (h !== undefined && w !== undefined && h !== w) {
+    throw new ModelFolderError(model.file, `input "sample" is ${h}x${w}; only square latents are supported`);
+  }
+  const crossFromModel = staticDim(context, 2);
+  const crossFromConfig = config?.cross_attention_dim ?? undefined;
+  return {
+    ...model,
+    timestepType: timestep.type,
+    timestepRank: timestep.dims.length as 0 | 1,
+    inChannels: resolveSize(
+      'input channel count',
+      configFile,
+      config?.in_channels,
+      model,
+      staticDim(sample, 1),
+    ),
+    sampleSize: resolveSize('latent sample size', configFile, config?.sample_size, model, h ?? w),
+    crossAttentionDim:
+      crossFromModel !== undefined || crossFromConfig !== undefined
+        ? resolveSize('cross-attention dim', configFile, crossFromConfig, model, crossFromModel)
+        : null,
+    sampleInput: sample.name,
+    timestepInput: timestep.name,
+    contextInput: context.name,
+    outputName: out.name,
+  };
+}
+
+async function vaeDecoderOf(model: OnnxModel, dir: string): Promise<VaeDecoderModel> {
+  const config = await optionalJson(join(dir, 'vae_decoder', 'config.json'), vaeConfigSchema);
+  const latent = requireTensor(model, 'input', 'latent_sample', 4, FLOAT);
+  requireOnlyInputs(model, ['latent_sample']);
+  const out = requireTensor(model, 'output', 'sample', 4, FLOAT);
+  const blocks = config?.block_out_channels;
+  return {
+    ...model,
+    latentInput: latent.name,
+    outputName: out.name,
+    scalingFactor: config?.scaling_factor ?? DEFAULT_SCALING_FACTOR,
+    scaleFactor: blocks === undefined ? DEFAULT_VAE_SCALE_FACTOR : 2 ** (blocks.length - 1),
+  };
+}
+
+/** Cross-file checks: each must hold for the pipeline to feed one model's output into the next. */
+function checkCompatible(folder: Omit<ModelFolder, 'tokenizer' | 'release'>, maxLength: number): void {
+  const { textEncoder, unet, vaeDecoder } = folder;
+  const hidden = textEncoder.outputs.find((s) => s.name === textEncoder.hiddenOutput)!;
+  const hiddenDim = staticDim(hidden, 2);
+  if (hiddenDim !== undefined && unet.crossAttentionDim !== null && hiddenDim !== unet.crossAttentionDim) {
+    throw new ModelFolderError(
+      unet.file,
+      `cross-attention dim ${unet.crossAttentionDim} does not match the text encoder's hidden size ${hiddenDim} (${textEncoder.file})`,
+    );
+  }
+  const seq = staticDim(textEncoder.inputs.find((s) => s.name === 'input_ids')!, 1);
+  if (seq !== undefined && seq !== maxLength) {
+    throw new ModelFolderError(
+      textEncoder.file,
+      `input "input_ids" has static length ${seq}, but the tokenizer pads to ${maxLength}`,
+    );
+  }
+  const latentChannels = staticDim(vaeDecoder.inputs.find((s) => s.name === vaeDecoder.latentInput)!, 1);
+  if (latentChannels !== undefined && latentChannels !== unet.inChannels) {
+    throw new ModelFolderError(
+      vaeDecoder.file,
+      `input "${vaeDecoder.latentInput}" has ${latentChannels} channels, the UNet makes ${unet.inChannels}`,
+    );
+  }
+}
+
+export async function loadModelFolder(dir: string, opts: LoadOptions = {}): Promise<ModelFolder> {
+  const provider = opts.executionProvider ?? 'cpu';
+  const modelIndex = await readJson(join(dir, 'model_index.json'), jsonObject);
+  const schedulerConfig = await readJson(join(dir, 'scheduler', 'scheduler_config.json'), jsonObject);
+  const loaded: OnnxModel[] = [];
+  const load = async (component: string) => {
+    const model = await loadOnnxModel(join(dir, component, 'model.onnx'), provider);
+    loaded.push(model);
+    return model;
+  };
+  try {
+    const textEncoder = textEncoderOf(await load('text_encoder'));
+    const unet = await unetOf(await load('unet'), dir);
+    const vaeDecoder = await vaeDecoderOf(await load('vae_decoder'), dir);
+    const seq = staticDim(textEncoder.inputs.find((s) => s.name === 'input_ids')!, 1);
+    const tokenizer = await loadTokenizer(join(dir, 'tokenizer'), seq);
+    const folder = { dir, modelIndex, textEncoder, unet, vaeDecoder, schedulerConfig };
+    checkCompatible(folder, tokenizer.modelMaxLength);
+    return { ...folder, tokenizer, release: () => releaseAll(loaded) };
+  } catch (e) {
+    // Real sessions hold gigabytes of native memory that garbage collection frees only late.
+    await releaseAll(loaded);
+    throw e;
+  }
+}
+
+async function releaseAll(models: OnnxModel[]): Promise<void> {
+  await Promise.all(models.map((m) => m.session.release()));
+}

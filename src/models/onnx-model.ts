@@ -1,0 +1,133 @@
+/**
+ * One ONNX file of a model folder: an onnxruntime session plus its input/output signature read
+ * from the session's metadata, with the checks a folder loader needs (named input present, rank,
+ * dtype) failing as ModelFolderError.
+ */
+import { access } from 'node:fs/promises';
+import * as ort from 'onnxruntime-node';
+import { ModelFolderError } from './errors.js';
+
+export type TensorType = 'float32' | 'float16' | 'int64' | 'int32';
+export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
+
+export interface TensorSpec {
+  name: string;
+  type: TensorType;
+  /** Static sizes as numbers, symbolic (dynamic) axes by their name. */
+  dims: (number | string)[];
+}
+
+export interface OnnxModel {
+  file: string;
+  session: ort.InferenceSession;
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+  run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
+}
+
+const TENSOR_TYPES: readonly string[] = ['float32', 'float16', 'int64', 'int32'] satisfies TensorType[];
+
+/** Backends this onnxruntime-node build knows, and whether each ships in the npm package. */
+export function availableExecutionProviders(): { name: string; bundled: boolean }[] {
+  return ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled }));
+}
+
+function describeProviders(): string {
+  return availableExecutionProviders()
+    .map((b) => (b.bundled ? b.name : `${b.name} (not bundled: needs onnxruntime-node's install script)`))
+    .join(', ');
+}
+
+function specsOf(
+  file: string,
+  kind: 'input' | 'output',
+  meta: readonly ort.InferenceSession.ValueMetadata[],
+) {
+  return meta.map((m): TensorSpec => {
+    if (!m.isTensor) throw new ModelFolderError(file, `${kind} "${m.name}" is not a tensor`);
+    if (!TENSOR_TYPES.includes(m.type)) {
+      throw new ModelFolderError(
+        file,
+        `${kind} "${m.name}" has unsupported dtype ${m.type} (expected one of ${TENSOR_TYPES.join(', ')})`,
+      );
+    }
+    return { name: m.name, type: m.type as TensorType, dims: [...m.shape] };
+  });
+}
+
+export async function loadOnnxModel(file: string, provider: ExecutionProvider = 'cpu'): Promise<OnnxModel> {
+  try {
+    await access(file);
+  } catch (e) {
+    throw new ModelFolderError(file, 'file is missing', { cause: e });
+  }
+  if (!availableExecutionProviders().some((b) => b.name === provider)) {
+    throw new ModelFolderError(
+      file,
+      `execution provider "${provider}" is not in this onnxruntime-node build; available: ${describeProviders()}`,
+    );
+  }
+  let session: ort.InferenceSession;
+  try {
+    // A path (not bytes) lets onnxruntime find external weight files next to model.onnx.
+    session = await ort.InferenceSession.create(file, { executionProviders: [provider] });
+  } catch (e) {
+    // Provider failures (missing CUDA libraries, no WebGPU adapter) surface here, as do corrupt files.
+    throw new ModelFolderError(
+      file,
+      `onnxruntime could not load it with execution provider "${provider}": ${String(e)} ` +
+        `(execution providers of this onnxruntime-node build: ${describeProviders()})`,
+      { cause: e },
+    );
+  }
+  return {
+    file,
+    session,
+    inputs: specsOf(file, 'input', session.inputMetadata),
+    outputs: specsOf(file, 'output', session.outputMetadata),
+    run: (feeds) => session.run(feeds) as Promise<Record<string, ort.Tensor>>,
+  };
+}
+
+/** Finds a named input or output and checks its rank and dtype. */
+export function requireTensor<T extends TensorType>(
+  model: OnnxModel,
+  kind: 'input' | 'output',
+  name: string,
+  rank: number | readonly number[],
+  types: readonly T[],
+): TensorSpec & { type: T } {
+  const list = kind === 'input' ? model.inputs : model.outputs;
+  const spec = list.find((s) => s.name === name);
+  if (spec === undefined) {
+    throw new ModelFolderError(
+      model.file,
+      `expected an ${kind} named "${name}"; the model's ${kind}s are ${list.map((s) => `"${s.name}"`).join(', ') || 'none'}`,
+    );
+  }
+  const ranks = typeof rank === 'number' ? [rank] : rank;
+  if (!ranks.includes(spec.dims.length)) {
+    throw new ModelFolderError(
+      model.file,
+      `${kind} "${name}" has rank ${spec.dims.length} [${spec.dims.join(', ')}], expected rank ${ranks.join(' or ')}`,
+    );
+  }
+  if (!(types as readonly string[]).includes(spec.type)) {
+    throw new ModelFolderError(
+      model.file,
+      `${kind} "${name}" has dtype ${spec.type}, expected ${types.join(' or ')}`,
+    );
+  }
+  return spec as TensorSpec & { type: T };
+}
+
+/** Rejects inputs the caller will not feed: onnxruntime would otherwise fail at the first run. */
+export function requireOnlyInputs(model: OnnxModel, known: readonly string[]): void {
+  const extra = model.inputs.filter((s) => !known.includes(s.name));
+  if (extra.length > 0) {
+    throw new ModelFolderError(
+      model.file,
+      `unexpected input(s) ${extra.map((s) => `"${s.name}"`).join(', ')}; expected only ${known.map((n) => `"${n}"`).join(', ')}`,
+    );
+  }
+}

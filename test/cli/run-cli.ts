@@ -1,0 +1,14 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.ts');
+
+/** Runs the adadiff CLI from source in a child process, as a user's shell would. */
+export function runCli(args: string[], opts: { cwd?: string; timeout?: number } = {}) {
+  const res = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), BIN, ...args], {
+    encoding: 'utf8',
+    cwd: opts.cwd,
+    timeout: opts.timeout ?? 120_000,
+  });
+  return { code: res.status, stdout: res.stdout, stderr: res.stderr };
+}
