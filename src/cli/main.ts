@@ -1,7 +1,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.js';
+import { registerCollect } from './collect.js';
 import { UsageError } from './errors.js';
 import { registerGenerate } from './generate.js';
+import { registerWorldCommands } from './world.js';
+import { registerWorldPrompts } from './world-prompts.js';
 
 export function buildProgram(): Command {
   const program = new Command('adadiff')
@@ -10,7 +13,11 @@ export function buildProgram(): Command {
     .exitOverride();
   registerGenerate(program);
   registerBench(program);
-  for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
+  registerCollect(program);
+  registerWorldCommands(program);
+  registerWorldPrompts(program.commands.find((c) => c.name() === 'world')!);
+  const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
+  for (const cmd of all(program)) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;
 }
 

@@ -1,6 +1,6 @@
 /**
  * The RGB values of the colour words and the background. Colours sit near the corners of the RGB
- * cube (pairwise distance >= 0.8) so that even a shaded or blurred pixel is attributable.
+ * cube (pairwise distance >= 0.7, blue to cyan the closest) so that even a shaded or blurred pixel is attributable.
  */
 import type { Colour } from './scene.js';
 
