@@ -3,8 +3,10 @@ import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { DEFAULT_MODEL_DIR } from '../paths.js';
+import { generateAdaptive } from '../pipelines/adaptive.js';
 import { DEFAULT_GUIDANCE_SCALE, Text2ImagePipeline } from '../pipelines/text2img.js';
-import { encodePng } from '../util/image.js';
+import { loadSelector } from '../policy/selector.js';
+import { encodePng, type RgbImage } from '../util/image.js';
 import { intFlag, numberFlag, parseFlags } from './errors.js';
 import { Progress } from './progress.js';
 
@@ -12,7 +14,11 @@ const GenerateFlags = z.object({
   model: z.string().min(1),
   prompt: z.array(z.string()).min(1, 'give at least one --prompt'),
   negativePrompt: z.string(),
-  steps: intFlag(1, 1000),
+  steps: z
+    .string()
+    .refine((v) => v === 'auto' || (/^\d+$/.test(v) && +v >= 1 && +v <= 1000), 'expected 1 to 1000 or "auto"')
+    .transform((v) => (v === 'auto' ? ('auto' as const) : Number(v))),
+  policy: z.string().optional(),
   scheduler: z.enum(['ddim', 'dpm']),
   guidance: numberFlag.pipe(z.number().min(0, 'expected at least 0')),
   eta: numberFlag.pipe(z.number().min(0).max(1)),
@@ -42,7 +48,12 @@ export function registerGenerate(program: Command) {
       [],
     )
     .option('--negative-prompt <text>', 'negative prompt for classifier-free guidance', '')
-    .option('--steps <n>', 'number of denoising steps', '50')
+    .option(
+      '--steps <n|auto>',
+      'number of denoising steps, or "auto" to let the policy choose per prompt',
+      '50',
+    )
+    .option('--policy <dir>', "step-selection policy for --steps auto (default: the model folder's policy/)")
     .option('--scheduler <name>', 'ddim or dpm (DPM-Solver++)', 'ddim')
     .option(
       '--guidance <scale>',
@@ -59,31 +70,48 @@ export function registerGenerate(program: Command) {
       const flags = parseFlags(GenerateFlags, raw);
       const pipeline = await Text2ImagePipeline.load(flags.model, { executionProvider: flags.provider });
       const prompts = flags.prompt.flatMap((p) => Array<string>(flags.batch).fill(p));
-      const progress = new Progress('denoising', 'steps');
-      progress.start(flags.steps);
-      const result = await pipeline.generate({
+      const common = {
         prompts,
         negativePrompt: flags.negativePrompt,
-        steps: flags.steps,
         scheduler: flags.scheduler,
         guidanceScale: flags.guidance,
         eta: flags.eta,
         seed: flags.seed,
-        onStep: (done) => progress.update(done),
-      });
-      progress.stop();
-      for (const w of result.warnings) console.warn(`warning: ${w}`);
-      const names = outputNames(flags.out, result.images.length);
-      await Promise.all(
-        result.images.map(async (img, i) => writeFile(names[i], await encodePng(img, flags.scale))),
-      );
-      const { textMs, stepMs, decodeMs, totalMs } = result.timings;
-      const unetMs = stepMs.reduce((a, b) => a + b, 0);
-      console.log(
-        `wrote ${names.join(', ')} (${result.images[0].width}x${result.images[0].height}): ` +
-          `${result.steps} steps in ${(totalMs / 1000).toFixed(2)} s ` +
-          `(text ${textMs.toFixed(0)} ms, denoising ${unetMs.toFixed(0)} ms = ${(unetMs / result.steps).toFixed(1)} ms/step, ` +
-          `decode ${decodeMs.toFixed(0)} ms)`,
-      );
+      };
+      let images: RgbImage[];
+      let summary: string;
+      let warnings: string[];
+      if (flags.steps === 'auto') {
+        const selector = await loadSelector(flags.policy, flags.model);
+        const res = await generateAdaptive(pipeline, selector, common);
+        images = res.images.map((r) => r.image);
+        warnings = res.warnings;
+        const perPrompt = res.images.map((r) => r.steps).join(', ');
+        const seconds = res.images.reduce((a, r) => a + r.seconds, 0);
+        summary =
+          `policy chose ${perPrompt} steps; ${seconds.toFixed(2)} s in all ` +
+          `(policy ${res.selection.ms.toFixed(1)} ms for ${prompts.length} prompt(s), UNet ${res.unetMsPerStep.toFixed(1)} ms/step)`;
+      } else {
+        const progress = new Progress('denoising', 'steps');
+        progress.start(flags.steps);
+        const res = await pipeline.generate({
+          ...common,
+          steps: flags.steps,
+          onStep: (done) => progress.update(done),
+        });
+        progress.stop();
+        images = res.images;
+        warnings = res.warnings;
+        const { textMs, stepMs, decodeMs, totalMs } = res.timings;
+        const unetMs = stepMs.reduce((a, b) => a + b, 0);
+        summary =
+          `${res.steps} steps in ${(totalMs / 1000).toFixed(2)} s ` +
+          `(text ${textMs.toFixed(0)} ms, denoising ${unetMs.toFixed(0)} ms = ${(unetMs / res.steps).toFixed(1)} ms/step, ` +
+          `decode ${decodeMs.toFixed(0)} ms)`;
+      }
+      for (const w of warnings) console.warn(`warning: ${w}`);
+      const names = outputNames(flags.out, images.length);
+      await Promise.all(images.map(async (img, i) => writeFile(names[i], await encodePng(img, flags.scale))));
+      console.log(`wrote ${names.join(', ')} (${images[0].width}x${images[0].height}): ${summary}`);
     });
 }

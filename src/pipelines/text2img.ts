@@ -196,6 +196,14 @@ export class Text2ImagePipeline {
     return { images, ms: performance.now() - t0 };
   }
 
+  /** Warnings for prompts the tokenizer had to cut, by 1-based position in the batch. */
+  truncationWarnings(truncated: readonly number[]): string[] {
+    const limit = this.model.tokenizer.modelMaxLength;
+    return truncated.map(
+      (i) => `prompt ${i + 1} is longer than the tokenizer's limit of ${limit} tokens and was truncated`,
+    );
+  }
+
   async generate(req: GenerateRequest): Promise<GenerateResult> {
     const t0 = performance.now();
     const { prompts } = req;
@@ -215,16 +223,13 @@ export class Text2ImagePipeline {
       noiseSeed: seeds[0] ^ 0x5eed,
     });
     const { images, ms: decodeMs } = await this.decode(z0, prompts.length);
-    const limit = this.model.tokenizer.modelMaxLength;
     return {
       images,
       features: encoded.cond,
       steps: stepMs.length,
       seeds,
       timings: { textMs: encoded.ms, stepMs, decodeMs, totalMs: performance.now() - t0 },
-      warnings: encoded.truncated.map(
-        (i) => `prompt ${i + 1} is longer than the tokenizer's limit of ${limit} tokens and was truncated`,
-      ),
+      warnings: this.truncationWarnings(encoded.truncated),
     };
   }
 }
@@ -240,6 +245,26 @@ export function inputIdsTensor(textEncoder: ModelFolder['textEncoder'], ids: num
         dims,
       )
     : new ort.Tensor('int32', Int32Array.from(flat), dims);
+}
+
+/** The given rows of an encoded batch, as a smaller batch (prompts that share a step count). */
+export function selectRows(encoded: EncodedPrompts, rows: readonly number[]): EncodedPrompts {
+  const pick = (f: TextFeatures): TextFeatures => {
+    const [, l, d] = f.dims;
+    const data = new Float32Array(rows.length * l * d);
+    const mask = new Uint8Array(rows.length * l);
+    rows.forEach((r, j) => {
+      data.set(f.data.subarray(r * l * d, (r + 1) * l * d), j * l * d);
+      mask.set(f.mask.subarray(r * l, (r + 1) * l), j * l);
+    });
+    return { data, mask, dims: [rows.length, l, d] };
+  };
+  return {
+    ...encoded,
+    cond: pick(encoded.cond),
+    uncond: encoded.uncond ? pick(encoded.uncond) : null,
+    truncated: encoded.truncated.filter((i) => rows.includes(i)).map((i) => rows.indexOf(i)),
+  };
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {

@@ -1,0 +1,95 @@
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { collect } from '../collect/collect.js';
+import { CollectStore } from '../collect/store.js';
+import { DEFAULT_MODEL_DIR } from '../paths.js';
+import { DEFAULT_GUIDANCE_SCALE, Text2ImagePipeline } from '../pipelines/text2img.js';
+import { PAPER_DEFAULTS } from '../policy/config.js';
+import { readPromptFile } from '../prompts/prompt-file.js';
+import { loadScorer } from '../quality/index.js';
+import { intFlag, numberFlag, parseFlags } from './errors.js';
+import { Progress } from './progress.js';
+
+/** "10,20,30" -> [10, 20, 30], strictly increasing positive integers. */
+export const stepSetFlag = z
+  .string()
+  .transform((s) => s.split(',').map((v) => Number(v.trim())))
+  .refine(
+    (xs) => xs.length > 0 && xs.every((x) => Number.isInteger(x) && x > 0),
+    'expected comma-separated step counts',
+  )
+  .refine((xs) => xs.every((x, i) => i === 0 || x > xs[i - 1]), 'expected increasing step counts');
+
+const CollectFlags = z.object({
+  prompts: z.string().min(1),
+  column: z.string().optional(),
+  limit: intFlag(1).optional(),
+  db: z.string().min(1),
+  model: z.string().min(1),
+  scorer: z.string().min(1),
+  steps: stepSetFlag,
+  scheduler: z.enum(['ddim', 'dpm']),
+  guidance: numberFlag,
+  seed: intFlag(0, 2 ** 31 - 1),
+  batch: intFlag(1, 256),
+});
+
+export function registerCollect(program: Command) {
+  program
+    .command('collect')
+    .description(
+      'generate every prompt at every step count of S from the same noise and score each image (resumable)',
+    )
+    .requiredOption('--prompts <file>', 'prompt file: .txt, .jsonl, .csv or .tsv')
+    .option('--column <name>', 'prompt column/field in a .csv/.tsv/.jsonl file')
+    .option('--limit <n>', 'use only the first n prompts')
+    .requiredOption('--db <file.sqlite>', 'SQLite database to write (and resume from)')
+    .option('--model <dir>', 'model folder (default: the embedded shapes model)', DEFAULT_MODEL_DIR)
+    .option('--scorer <name|dir>', '"world" (the shapes judge) or an ONNX reward-model folder', 'world')
+    .option('--steps <list>', 'the step set S', PAPER_DEFAULTS.steps.join(','))
+    .option('--scheduler <name>', 'ddim or dpm', 'ddim')
+    .option('--guidance <scale>', 'classifier-free guidance scale', String(DEFAULT_GUIDANCE_SCALE))
+    .option('--seed <n>', 'prompt i uses seed + i at every step count', '0')
+    .option('--batch <n>', 'prompts per batch', '16')
+    .action(async (raw) => {
+      const flags = parseFlags(CollectFlags, raw);
+      const prompts = readPromptFile(flags.prompts, flags.column).slice(0, flags.limit);
+      const pipeline = await Text2ImagePipeline.load(flags.model);
+      const scorer = await loadScorer(flags.scorer);
+      const store = new CollectStore(flags.db);
+      try {
+        store.bindSettings({
+          model: resolve(flags.model),
+          scorer: scorer.name,
+          steps: flags.steps,
+          scheduler: flags.scheduler,
+          guidance: flags.guidance,
+          seed: flags.seed,
+        });
+        const progress = new Progress('collect', 'prompts');
+        let started = false;
+        const { collected, skipped } = await collect(pipeline, scorer, prompts, store, {
+          steps: flags.steps,
+          scheduler: flags.scheduler,
+          guidanceScale: flags.guidance,
+          seed: flags.seed,
+          batchSize: flags.batch,
+          onBatch: (done, total, fresh) => {
+            if (!started) {
+              progress.start(total, done);
+              started = true;
+            } else progress.update(done, fresh);
+          },
+        });
+        progress.stop();
+        console.log(
+          `${flags.db}: ${collected} prompts collected, ${skipped} already there; ` +
+            `${store.count()} images x scores over ${flags.steps.length} step counts`,
+        );
+      } finally {
+        store.close();
+        await pipeline.model.release();
+      }
+    });
+}

@@ -1,0 +1,15 @@
+import { judge } from '../worlds/shapes/index.js';
+import type { QualityScorer } from './scorer.js';
+
+/** The shapes world's judge as a quality scorer; a fully correct image also scores parts.success = 1. */
+export const worldJudgeScorer: QualityScorer = {
+  name: 'shapes-judge',
+  async score(prompts, images) {
+    return images.map((img, i) => {
+      if (img.width !== img.height)
+        throw new Error(`the shapes judge needs square images, got ${img.width}x${img.height}`);
+      const s = judge(prompts[i], img.chw, img.width);
+      return { total: s.total, parts: { ...s.parts, raw: s.raw, success: s.success ? 1 : 0 } };
+    });
+  },
+};
