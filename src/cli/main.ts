@@ -1,10 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.js';
 import { registerCollect } from './collect.js';
+import { registerDemo } from './demo.js';
 import { UsageError } from './errors.js';
 import { registerGenerate } from './generate.js';
+import { registerPolicy } from './policy.js';
+import { registerSelect } from './select.js';
 import { registerWorldCommands } from './world.js';
-import { registerWorldPrompts } from './world-prompts.js';
+import { registerWorldData } from './world-data.js';
 
 export function buildProgram(): Command {
   const program = new Command('adadiff')
@@ -14,8 +17,11 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerBench(program);
   registerCollect(program);
+  registerSelect(program);
+  registerPolicy(program);
+  registerDemo(program);
   registerWorldCommands(program);
-  registerWorldPrompts(program.commands.find((c) => c.name() === 'world')!);
+  registerWorldData(program.commands.find((c) => c.name() === 'world')!);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program)) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;

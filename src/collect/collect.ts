@@ -1,4 +1,4 @@
-import { initialLatents } from '../pipelines/latents.js';
+import { runWithSteps } from '../eval/run-steps.js';
 import type { Text2ImagePipeline } from '../pipelines/text2img.js';
 import type { Prompt } from '../prompts/prompt-file.js';
 import type { QualityScorer } from '../quality/scorer.js';
@@ -36,18 +36,20 @@ export async function collect(
     const batch = pending.slice(start, start + opts.batchSize);
     const texts = batch.map((p) => p.text);
     const seeds = batch.map((p) => opts.seed + p.id);
-    const encoded = await pipeline.encode(texts, '', opts.guidanceScale);
-    const latents = initialLatents(seeds, pipeline.latentSize);
     const records: CollectedRecord[] = [];
     for (const steps of opts.steps) {
-      const { latents: z0, stepMs } = await pipeline.denoise(latents, encoded, {
-        steps,
-        scheduler: opts.scheduler,
-        guidanceScale: opts.guidanceScale,
-      });
-      const { images, ms: decodeMs } = await pipeline.decode(z0, batch.length);
-      const scores = await scorer.score(texts, images);
-      const ms = encoded.ms + stepMs.reduce((a, b) => a + b, 0) + decodeMs;
+      const run = await runWithSteps(
+        pipeline,
+        scorer,
+        texts,
+        seeds,
+        texts.map(() => steps),
+        {
+          scheduler: opts.scheduler,
+          guidanceScale: opts.guidanceScale,
+          batchSize: batch.length,
+        },
+      );
       batch.forEach((p, i) => {
         records.push({
           promptId: p.id,
@@ -55,9 +57,9 @@ export async function collect(
           seed: seeds[i],
           scheduler: opts.scheduler,
           steps,
-          score: scores[i].total,
-          parts: scores[i].parts,
-          seconds: ms / 1000 / batch.length,
+          score: run.scores[i].total,
+          parts: run.scores[i].parts,
+          seconds: run.seconds / batch.length,
         });
       });
     }

@@ -4,6 +4,7 @@ import { disposeTree } from '../engine/index.js';
 import type { TextFeatures } from '../pipelines/text2img.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { greedyActions, type NetworkConfig, type PolicyParams, policyProbabilities } from './network.js';
+import type { RewardConfig } from './reward.js';
 
 export interface StepSelection {
   /** Greedy step count per prompt (the paper's inference rule). */
@@ -19,15 +20,20 @@ export class StepSelector {
   private constructor(
     readonly dir: string,
     readonly network: NetworkConfig,
-    readonly stepSet: readonly number[],
+    /** What the policy was trained for; its `steps` is S. */
+    readonly reward: RewardConfig,
     private readonly params: PolicyParams,
   ) {}
+
+  get stepSet(): readonly number[] {
+    return this.reward.steps;
+  }
 
   static async load(dir: string): Promise<StepSelector> {
     const ckpt = await loadCheckpoint(dir);
     disposeTree(ckpt.state.opt.m);
     disposeTree(ckpt.state.opt.v);
-    return new StepSelector(dir, ckpt.network, ckpt.reward.steps, ckpt.state.params);
+    return new StepSelector(dir, ckpt.network, ckpt.reward, ckpt.state.params);
   }
 
   async select(features: TextFeatures): Promise<StepSelection> {

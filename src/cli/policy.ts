@@ -1,0 +1,214 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { policyDataset, scoresByPrompt } from '../collect/dataset.js';
+import { CollectStore } from '../collect/store.js';
+import { compareMethods, comparisonMarkdown } from '../eval/compare.js';
+import { DEFAULT_MODEL_DIR } from '../paths.js';
+import { Text2ImagePipeline } from '../pipelines/text2img.js';
+import { loadCheckpoint, saveCheckpoint } from '../policy/checkpoint.js';
+import { PAPER_DEFAULTS } from '../policy/config.js';
+import { dataHash, splitByPrompt } from '../policy/dataset.js';
+import { networkConfig } from '../policy/network.js';
+import { oracleIndex, type RewardConfig } from '../policy/reward.js';
+import { StepSelector } from '../policy/selector.js';
+import { type TrainOptions, trainPolicy } from '../policy/train.js';
+import { loadScorer } from '../quality/index.js';
+import { intFlag, numberFlag, parseFlags } from './errors.js';
+
+const RewardFlags = {
+  reward: z.enum(['topk', 'threshold', 'steps-only']),
+  lambda: numberFlag,
+  k: intFlag(1),
+  gamma: numberFlag,
+  threshold: numberFlag,
+};
+
+const TrainFlags = z.object({
+  db: z.string().min(1),
+  out: z.string().min(1),
+  model: z.string().min(1),
+  epochs: intFlag(1, 100_000),
+  batch: intFlag(1, 65_536),
+  lr: numberFlag.pipe(z.number().positive('expected a positive learning rate')),
+  gradient: z.enum(['reinforce', 'exact']),
+  baseline: z.enum(['none', 'mean']),
+  seed: intFlag(0, 2 ** 31 - 1),
+  resume: z.boolean(),
+  ...RewardFlags,
+});
+
+const EvaluateFlags = z.object({
+  db: z.string().min(1),
+  policy: z.string().min(1),
+  model: z.string().min(1),
+  scorer: z.string().min(1),
+  randomRuns: intFlag(1, 100),
+  batch: intFlag(1, 256),
+  out: z.string().optional(),
+});
+
+/** The prompts, scores and settings of a collect database, grouped per prompt over S. */
+function readCollected(db: string) {
+  if (!existsSync(db)) throw new Error(`${db}: no such collect database`);
+  const store = new CollectStore(db);
+  try {
+    const settings = store.settings();
+    const steps = settings.steps as number[] | undefined;
+    if (!steps) throw new Error(`${db}: not a collect database (no settings)`);
+    return { settings, steps, prompts: scoresByPrompt(store.records(), steps) };
+  } finally {
+    store.close();
+  }
+}
+
+export function registerPolicy(program: Command) {
+  const policy = program.command('policy').description('train and evaluate the step-selection policy');
+  policy
+    .command('train')
+    .description(
+      'train the step-selection network with REINFORCE (or the exact gradient) on a collect database',
+    )
+    .requiredOption('--db <file.sqlite>', 'collect database')
+    .requiredOption('--out <dir>', 'checkpoint folder (written after every epoch)')
+    .option(
+      '--model <dir>',
+      'model whose text encoder gives the features (the one collect used)',
+      DEFAULT_MODEL_DIR,
+    )
+    .option('--epochs <n>', 'epochs', String(PAPER_DEFAULTS.epochs))
+    .option('--batch <n>', 'mini-batch size', String(PAPER_DEFAULTS.batchSize))
+    .option('--lr <rate>', 'Adam learning rate', String(PAPER_DEFAULTS.learningRate))
+    .option(
+      '--gradient <kind>',
+      'reinforce (sampled actions, as the paper) or exact (expectation over S)',
+      'reinforce',
+    )
+    .option('--baseline <kind>', 'none (as the paper) or mean (subtract the batch mean reward)', 'none')
+    .option('--reward <kind>', 'topk (Eq. 5), threshold, or steps-only', 'topk')
+    .option('--lambda <x>', 'weight of the quality term', String(PAPER_DEFAULTS.lambda))
+    .option('--k <n>', 'top-k for "high quality"', String(PAPER_DEFAULTS.topK))
+    .option('--gamma <x>', 'penalty for a low-quality choice', String(PAPER_DEFAULTS.gamma))
+    .option('--threshold <x>', 'score threshold for --reward threshold', '0')
+    .option('--seed <n>', 'seed of weights, shuffles and sampled actions', '0')
+    .option('--resume', 'continue from the checkpoint in --out', false)
+    .action(async (raw) => {
+      const flags = parseFlags(TrainFlags, raw);
+      const { steps, prompts, settings } = readCollected(flags.db);
+      const pipe = await Text2ImagePipeline.load(flags.model);
+      const data = await policyDataset(pipe, prompts);
+      await pipe.model.release();
+      const split = splitByPrompt(data);
+      const reward: RewardConfig = {
+        kind: flags.reward,
+        steps,
+        lambda: flags.lambda,
+        topK: flags.k,
+        gamma: flags.gamma,
+        threshold: flags.threshold,
+      };
+      const options: TrainOptions = {
+        epochs: flags.epochs,
+        batchSize: flags.batch,
+        learningRate: flags.lr,
+        gradient: flags.gradient,
+        baseline: flags.baseline,
+        seed: flags.seed,
+      };
+      const hash = dataHash(data);
+      const resume = flags.resume ? await loadCheckpoint(flags.out) : undefined;
+      if (resume) {
+        if (resume.dataHash !== hash) {
+          throw new Error(`${flags.out} was trained on other data (hash ${resume.dataHash.slice(0, 12)}...)`);
+        }
+        // Only the epoch count may change on resume; anything else would silently mix two runs.
+        const was = JSON.stringify({ ...resume.training, epochs: 0, reward: resume.reward });
+        const now = JSON.stringify({ ...options, epochs: 0, reward });
+        if (was !== now) throw new Error(`${flags.out} was trained with other flags (${was}); resume with the same ones`);
+      }
+      const network = resume?.network ?? networkConfig(data.dims.l, data.dims.d, steps.length);
+      console.log(
+        `${data.dims.n} prompts (train ${split.train.length}, val ${split.val.length}, test ${split.test.length}) ` +
+          `from ${flags.db} [scorer ${settings.scorer}, S = ${steps.join(',')}]`,
+      );
+      mkdirSync(flags.out, { recursive: true });
+      const commandLine = ['adadiff', ...process.argv.slice(2)];
+      await trainPolicy({
+        data,
+        split,
+        reward,
+        network,
+        options,
+        resume: resume?.state,
+        onEpoch: (log, state) => {
+          saveCheckpoint(flags.out, {
+            network,
+            reward,
+            training: options,
+            dataHash: hash,
+            commandLine,
+            state,
+          });
+          console.log(
+            `epoch ${log.epoch}: train reward ${log.trainReward.toFixed(4)}, val reward ${log.valReward.toFixed(4)}, ` +
+              `entropy ${log.entropy.toFixed(3)}, mean steps ${log.meanSteps.toFixed(2)} (${log.seconds.toFixed(1)} s)`,
+          );
+        },
+      });
+    });
+
+  policy
+    .command('evaluate')
+    .description(
+      "generate the database's test prompts with AdaDiff, fixed steps and a random policy, in one run",
+    )
+    .requiredOption('--db <file.sqlite>', 'collect database (its test split is used; seeds as collected)')
+    .requiredOption('--policy <dir>', 'trained policy')
+    .option('--model <dir>', 'model folder', DEFAULT_MODEL_DIR)
+    .option('--scorer <name|dir>', '"world" or an ONNX reward-model folder', 'world')
+    .option('--random-runs <n>', 'runs of the random policy', '5')
+    .option('--batch <n>', 'prompts per batch', '16')
+    .option('--out <dir>', 'write comparison.json and comparison.md here')
+    .action(async (raw) => {
+      const flags = parseFlags(EvaluateFlags, raw);
+      const { steps, prompts, settings } = readCollected(flags.db);
+      const pipe = await Text2ImagePipeline.load(flags.model);
+      const selector = await StepSelector.load(flags.policy);
+      if (selector.stepSet.join(',') !== steps.join(',')) {
+        throw new Error(
+          `${flags.policy} chooses from S = ${selector.stepSet}, but ${flags.db} holds S = ${steps}`,
+        );
+      }
+      const data = await policyDataset(pipe, prompts);
+      const test = splitByPrompt(data).test.map((row) => prompts[row]);
+      const oracleSteps = test.map((p) => steps[oracleIndex(p.scores, selector.reward)]);
+      const comparison = await compareMethods(
+        pipe,
+        await loadScorer(flags.scorer),
+        selector,
+        test.map((p) => p.prompt),
+        test.map((p) => Number(settings.seed) + p.promptId),
+        {
+          scheduler: settings.scheduler as 'ddim' | 'dpm',
+          guidanceScale: Number(settings.guidance),
+          batchSize: flags.batch,
+          fixed: [30, Math.max(...steps)],
+          randomRuns: flags.randomRuns,
+          randomSeed: 1,
+        },
+      );
+      const oracleMean = oracleSteps.reduce((a, b) => a + b, 0) / oracleSteps.length;
+      const md = `${comparisonMarkdown(comparison)}\n\noracle (fewest steps reaching the top-${selector.reward.topK}): mean ${oracleMean.toFixed(2)} steps over ${test.length} test prompts\n`;
+      console.log(md);
+      if (flags.out) {
+        mkdirSync(flags.out, { recursive: true });
+        const { rows, ...rest } = comparison;
+        writeFileSync(
+          join(flags.out, 'comparison.json'),
+          `${JSON.stringify({ prompts: test.length, oracleMeanSteps: oracleMean, ...rest, rows }, null, 2)}\n`,
+        );
+        writeFileSync(join(flags.out, 'comparison.md'), md);
+      }
+    });
+}

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { disposeTree, saveSafetensors, toHost } from '../../src/engine/index.js';
+import {
+  CHECKPOINT_FILES,
+  type Checkpoint,
+  loadCheckpoint,
+  saveCheckpoint,
+} from '../../src/policy/checkpoint.js';
+import { dataHash, splitByPrompt } from '../../src/policy/dataset.js';
+import { networkConfig } from '../../src/policy/network.js';
+import {
+  type EpochLog,
+  TRAIN_DEFAULTS,
+  type TrainOptions,
+  type TrainState,
+  trainPolicy,
+} from '../../src/policy/train.js';
+import { SYNTHETIC_REWARD, syntheticDataset } from './synthetic.js';
+
+const network = networkConfig(4, 5, SYNTHETIC_REWARD.steps.length, { width: 16, heads: 2, mlpRatio: 2 });
+const data = syntheticDataset(150, network.tokens, network.featureDim, 3);
+const split = splitByPrompt(data);
+const training: TrainOptions = { ...TRAIN_DEFAULTS, epochs: 4, batchSize: 32, learningRate: 3e-3 };
+const commandLine = ['adadiff', 'policy', 'train', '--epochs', '4'];
+const root = mkdtempSync(join(tmpdir(), 'adadiff-policy-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+const withoutTimes = (history: EpochLog[]) => history.map(({ seconds: _, ...rest }) => rest);
+const dispose = (s: TrainState) => disposeTree({ params: s.params, opt: s.opt });
+
+/** Trains `training.epochs` epochs, saving a checkpoint into `dir` after epoch `saveAt`. */
+async function trainSaving(dir: string, saveAt: number): Promise<TrainState> {
+  return trainPolicy({
+    data,
+    split,
+    reward: SYNTHETIC_REWARD,
+    network,
+    options: training,
+    onEpoch: (log, state) => {
+      if (log.epoch === saveAt) {
+        saveCheckpoint(dir, {
+          network,
+          reward: SYNTHETIC_REWARD,
+          training,
+          dataHash: dataHash(data),
+          commandLine,
+          state,
+        });
+      }
+    },
+  });
+}
+
+test('a checkpoint round-trips weights, optimizer state and settings', async () => {
+  const dir = join(root, 'round-trip');
+  const state = await trainSaving(dir, training.epochs);
+  const loaded: Checkpoint = await loadCheckpoint(dir);
+  assert.deepEqual(loaded.network, network);
+  assert.deepEqual(loaded.reward, SYNTHETIC_REWARD);
+  assert.deepEqual(loaded.training, training);
+  assert.equal(loaded.dataHash, dataHash(data));
+  assert.deepEqual(loaded.commandLine, commandLine);
+  assert.equal(loaded.state.epoch, training.epochs);
+  assert.equal(loaded.state.step, state.step);
+  assert.deepEqual(loaded.state.history, state.history);
+  assert.deepEqual(toHost(loaded.state.params), toHost(state.params));
+  assert.deepEqual(toHost(loaded.state.opt), toHost(state.opt));
+  dispose(state);
+  dispose(loaded.state);
+});
+
+test('resuming from a mid-run checkpoint gives the uninterrupted result exactly', async () => {
+  const dir = join(root, 'resume');
+  const uninterrupted = await trainSaving(dir, 2);
+  const checkpoint = await loadCheckpoint(dir);
+  assert.equal(checkpoint.state.epoch, 2);
+  const resumed = await trainPolicy({
+    data,
+    split,
+    reward: checkpoint.reward,
+    network: checkpoint.network,
+    options: checkpoint.training,
+    resume: checkpoint.state,
+  });
+  assert.equal(resumed.epoch, training.epochs);
+  assert.equal(resumed.step, uninterrupted.step);
+  assert.deepEqual(withoutTimes(resumed.history), withoutTimes(uninterrupted.history));
+  assert.deepEqual(toHost(resumed.params), toHost(uninterrupted.params));
+  assert.deepEqual(toHost(resumed.opt), toHost(uninterrupted.opt));
+  dispose(uninterrupted);
+  dispose(resumed);
+});
+
+test('a bad checkpoint is rejected naming the file and the field', async () => {
+  const dir = join(root, 'bad');
+  dispose(await trainSaving(dir, 1));
+  const jsonFile = join(dir, CHECKPOINT_FILES.config);
+  const json = JSON.parse(readFileSync(jsonFile, 'utf8'));
+  writeFileSync(jsonFile, JSON.stringify({ ...json, training: { ...json.training, gradient: 'adjoint' } }));
+  await assert.rejects(
+    loadCheckpoint(dir),
+    (e: Error) => e.message.includes(jsonFile) && e.message.includes('training.gradient'),
+  );
+
+  writeFileSync(jsonFile, JSON.stringify(json));
+  const weights = join(dir, CHECKPOINT_FILES.weights);
+  const pos = { shape: [1], data: new Float32Array(1) };
+  saveSafetensors(weights, new Map([['pos', pos]]), { epoch: String(json.epoch) });
+  await assert.rejects(loadCheckpoint(dir), (e: Error) =>
+    e.message.startsWith(`${weights}: weights have no tensor`),
+  );
+  saveSafetensors(weights, new Map([['pos', pos]]), { epoch: String(json.epoch + 1) });
+  await assert.rejects(
+    loadCheckpoint(dir),
+    (e: Error) => e.message.startsWith(weights) && /interrupted/.test(e.message),
+  );
+});
