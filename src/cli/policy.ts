@@ -46,8 +46,32 @@ const EvaluateFlags = z.object({
   scorer: z.string().min(1),
   randomRuns: intFlag(1, 100),
   batch: intFlag(1, 256),
+  set: z.enum(['test', 'val', 'train', 'all']),
   out: z.string().optional(),
 });
+
+/** Settings that differ between a checkpoint and a resumed run's flags (the epoch count may grow). */
+function resumeMismatches(
+  wasT: TrainOptions,
+  wasR: RewardConfig,
+  nowT: TrainOptions,
+  nowR: RewardConfig,
+): string[] {
+  const pairs: [string, unknown, unknown][] = [
+    ['batch', wasT.batchSize, nowT.batchSize],
+    ['lr', wasT.learningRate, nowT.learningRate],
+    ['gradient', wasT.gradient, nowT.gradient],
+    ['baseline', wasT.baseline, nowT.baseline],
+    ['seed', wasT.seed, nowT.seed],
+    ['reward', wasR.kind, nowR.kind],
+    ['lambda', wasR.lambda, nowR.lambda],
+    ['k', wasR.topK, nowR.topK],
+    ['gamma', wasR.gamma, nowR.gamma],
+    ['threshold', wasR.threshold, nowR.threshold],
+    ['steps', wasR.steps.join(','), nowR.steps.join(',')],
+  ];
+  return pairs.filter(([, a, b]) => a !== b).map(([name, a, b]) => `--${name} was ${a}, now ${b}`);
+}
 
 /** The prompts, scores and settings of a collect database, grouped per prompt over S. */
 function readCollected(db: string) {
@@ -123,9 +147,12 @@ export function registerPolicy(program: Command) {
           throw new Error(`${flags.out} was trained on other data (hash ${resume.dataHash.slice(0, 12)}...)`);
         }
         // Only the epoch count may change on resume; anything else would silently mix two runs.
-        const was = JSON.stringify({ ...resume.training, epochs: 0, reward: resume.reward });
-        const now = JSON.stringify({ ...options, epochs: 0, reward });
-        if (was !== now) throw new Error(`${flags.out} was trained with other flags (${was}); resume with the same ones`);
+        const changed = resumeMismatches(resume.training, resume.reward, options, reward);
+        if (changed.length) {
+          throw new Error(
+            `${flags.out} was trained with other flags (${changed.join('; ')}); resume with the same ones`,
+          );
+        }
       }
       const network = resume?.network ?? networkConfig(data.dims.l, data.dims.d, steps.length);
       console.log(
@@ -163,12 +190,13 @@ export function registerPolicy(program: Command) {
     .description(
       "generate the database's test prompts with AdaDiff, fixed steps and a random policy, in one run",
     )
-    .requiredOption('--db <file.sqlite>', 'collect database (its test split is used; seeds as collected)')
+    .requiredOption('--db <file.sqlite>', 'collect database (prompts and seeds as collected)')
     .requiredOption('--policy <dir>', 'trained policy')
     .option('--model <dir>', 'model folder', DEFAULT_MODEL_DIR)
     .option('--scorer <name|dir>', '"world" or an ONNX reward-model folder', 'world')
     .option('--random-runs <n>', 'runs of the random policy', '5')
     .option('--batch <n>', 'prompts per batch', '16')
+    .option('--set <name>', "which of the database's prompt sets: test, val, train or all", 'test')
     .option('--out <dir>', 'write comparison.json and comparison.md here')
     .action(async (raw) => {
       const flags = parseFlags(EvaluateFlags, raw);
@@ -181,7 +209,11 @@ export function registerPolicy(program: Command) {
         );
       }
       const data = await policyDataset(pipe, prompts);
-      const test = splitByPrompt(data).test.map((row) => prompts[row]);
+      const split = splitByPrompt(data);
+      const rows = flags.set === 'all' ? prompts.map((_, i) => i) : split[flags.set];
+      const test = rows.map((row) => prompts[row]);
+      if (test.length === 0)
+        throw new Error(`${flags.db}: the ${flags.set} set is empty; collect more prompts`);
       const oracleSteps = test.map((p) => steps[oracleIndex(p.scores, selector.reward)]);
       const comparison = await compareMethods(
         pipe,
@@ -193,13 +225,13 @@ export function registerPolicy(program: Command) {
           scheduler: settings.scheduler as 'ddim' | 'dpm',
           guidanceScale: Number(settings.guidance),
           batchSize: flags.batch,
-          fixed: [30, Math.max(...steps)],
+          fixed: steps,
           randomRuns: flags.randomRuns,
           randomSeed: 1,
         },
       );
       const oracleMean = oracleSteps.reduce((a, b) => a + b, 0) / oracleSteps.length;
-      const md = `${comparisonMarkdown(comparison)}\n\noracle (fewest steps reaching the top-${selector.reward.topK}): mean ${oracleMean.toFixed(2)} steps over ${test.length} test prompts\n`;
+      const md = `${comparisonMarkdown(comparison)}\n\noracle (fewest steps reaching the top-${selector.reward.topK}): mean ${oracleMean.toFixed(2)} steps over ${test.length} ${flags.set} prompts\n`;
       console.log(md);
       if (flags.out) {
         mkdirSync(flags.out, { recursive: true });
