@@ -6,8 +6,8 @@ export function escapeHtml(s: string): string {
   );
 }
 
-/** A self-contained page (no network, opens from disk) with the project's plain style. */
-export function htmlPage(title: string, body: string): string {
+/** A self-contained page (no network, opens from disk) with the project's plain style, plus the page's own `css`. */
+export function htmlPage(title: string, body: string, css = ''): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -20,7 +20,7 @@ export function htmlPage(title: string, body: string): string {
   td.num { text-align: right; font-variant-numeric: tabular-nums; }
   img { image-rendering: pixelated; display: block; }
   .muted { color: #777; }
-</style>
+${css}</style>
 </head>
 <body>
 ${body}
