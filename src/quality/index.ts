@@ -9,3 +9,4 @@ export { loadOnnxRewardScorer, worldJudgeScorer };
 export async function loadScorer(spec: string): Promise<QualityScorer> {
   return spec === 'world' ? worldJudgeScorer : loadOnnxRewardScorer(spec);
 }
+export * as metrics from './metrics/index.js';
