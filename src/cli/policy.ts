@@ -15,6 +15,7 @@ import { oracleIndex, type RewardConfig } from '../policy/reward.js';
 import { StepSelector } from '../policy/selector.js';
 import { type TrainOptions, trainPolicy } from '../policy/train.js';
 import { loadScorer } from '../quality/index.js';
+import { stepSetFlag } from './collect.js';
 import { intFlag, numberFlag, parseFlags } from './errors.js';
 
 const RewardFlags = {
@@ -36,6 +37,7 @@ const TrainFlags = z.object({
   baseline: z.enum(['none', 'mean']),
   seed: intFlag(0, 2 ** 31 - 1),
   resume: z.boolean(),
+  steps: stepSetFlag,
   ...RewardFlags,
 });
 
@@ -73,15 +75,21 @@ function resumeMismatches(
   return pairs.filter(([, a, b]) => a !== b).map(([name, a, b]) => `--${name} was ${a}, now ${b}`);
 }
 
-/** The prompts, scores and settings of a collect database, grouped per prompt over S. */
-function readCollected(db: string) {
+/**
+ * The prompts of a collect database with their scores over S, which may be a subset of the step
+ * counts it was collected at (one collect at 5..50 serves both the world evidence and S = 10..50).
+ */
+function readCollected(db: string, steps: readonly number[]) {
   if (!existsSync(db)) throw new Error(`${db}: no such collect database`);
   const store = new CollectStore(db);
   try {
     const settings = store.settings();
-    const steps = settings.steps as number[] | undefined;
-    if (!steps) throw new Error(`${db}: not a collect database (no settings)`);
-    return { settings, steps, prompts: scoresByPrompt(store.records(), steps) };
+    const collected = settings.steps as number[] | undefined;
+    if (!collected) throw new Error(`${db}: not a collect database (no settings)`);
+    const missing = steps.filter((s) => !collected.includes(s));
+    if (missing.length)
+      throw new Error(`${db} has no images at ${missing.join(', ')} steps (collected: ${collected})`);
+    return { settings, prompts: scoresByPrompt(store.records(), steps) };
   } finally {
     store.close();
   }
@@ -117,9 +125,15 @@ export function registerPolicy(program: Command) {
     .option('--threshold <x>', 'score threshold for --reward threshold', '0')
     .option('--seed <n>', 'seed of weights, shuffles and sampled actions', '0')
     .option('--resume', 'continue from the checkpoint in --out', false)
+    .option(
+      '--steps <list>',
+      'the step set S (step counts the database holds)',
+      PAPER_DEFAULTS.steps.join(','),
+    )
     .action(async (raw) => {
       const flags = parseFlags(TrainFlags, raw);
-      const { steps, prompts, settings } = readCollected(flags.db);
+      const steps = flags.steps;
+      const { prompts, settings } = readCollected(flags.db, steps);
       const pipe = await Text2ImagePipeline.load(flags.model);
       const data = await policyDataset(pipe, prompts);
       await pipe.model.release();
@@ -200,14 +214,10 @@ export function registerPolicy(program: Command) {
     .option('--out <dir>', 'write comparison.json and comparison.md here')
     .action(async (raw) => {
       const flags = parseFlags(EvaluateFlags, raw);
-      const { steps, prompts, settings } = readCollected(flags.db);
-      const pipe = await Text2ImagePipeline.load(flags.model);
       const selector = await StepSelector.load(flags.policy);
-      if (selector.stepSet.join(',') !== steps.join(',')) {
-        throw new Error(
-          `${flags.policy} chooses from S = ${selector.stepSet}, but ${flags.db} holds S = ${steps}`,
-        );
-      }
+      const steps = selector.stepSet;
+      const { prompts, settings } = readCollected(flags.db, steps);
+      const pipe = await Text2ImagePipeline.load(flags.model);
       const data = await policyDataset(pipe, prompts);
       const split = splitByPrompt(data);
       const rows = flags.set === 'all' ? prompts.map((_, i) => i) : split[flags.set];

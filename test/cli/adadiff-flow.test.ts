@@ -14,7 +14,7 @@ const model = join(root, 'model');
 const prompts = join(root, 'prompts.jsonl');
 const db = join(root, 'collect.sqlite');
 const policy = join(root, 'policy');
-const trainArgs = ['policy', 'train', '--db', db, '--out', policy, '--model', model, '--batch', '16'];
+const trainArgs = ['policy', 'train', '--db', db, '--out', policy, '--model', model, '--batch', '16', '--steps', '1,2,3'];
 const common = ['--lr', '3e-3', '--gradient', 'exact'];
 
 before(async () => {
@@ -62,6 +62,9 @@ test('policy train writes a checkpoint every epoch and resumes only with the sam
   assert.match(more.stdout, /epoch 3:/);
   const other = runCli([...trainArgs, '--lr', '1e-2', '--gradient', 'exact', '--epochs', '4', '--resume']);
   assert.equal(other.code, 1);
+  const absent = runCli([...trainArgs, ...common, '--epochs', '1', '--steps', '1,2,5']);
+  assert.equal(absent.code, 1);
+  assert.match(absent.stderr, /has no images at 5 steps \(collected: 1,2,3\)/);
   assert.match(other.stderr, /trained with other flags \(--lr was 0.003, now 0.01\)/);
 });
 
