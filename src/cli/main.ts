@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.js';
 import { registerCollect } from './collect.js';
 import { registerDemo } from './demo.js';
+import { registerEval } from './eval.js';
 import { UsageError } from './errors.js';
 import { registerGenerate } from './generate.js';
 import { registerPolicy } from './policy.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerSelect(program);
   registerPolicy(program);
   registerDemo(program);
+  registerEval(program);
   registerWorldCommands(program);
   registerWorldData(program.commands.find((c) => c.name() === 'world')!);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];

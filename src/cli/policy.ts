@@ -1,10 +1,10 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { policyDataset, scoresByPrompt } from '../collect/dataset.js';
-import { CollectStore } from '../collect/store.js';
+import { policyDataset } from '../collect/dataset.js';
 import { compareMethods, comparisonMarkdown } from '../eval/compare.js';
+import { readCollected } from '../eval/report-collected.js';
 import { DEFAULT_MODEL_DIR } from '../paths.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
 import { loadCheckpoint, saveCheckpoint } from '../policy/checkpoint.js';
@@ -73,26 +73,6 @@ function resumeMismatches(
     ['steps', wasR.steps.join(','), nowR.steps.join(',')],
   ];
   return pairs.filter(([, a, b]) => a !== b).map(([name, a, b]) => `--${name} was ${a}, now ${b}`);
-}
-
-/**
- * The prompts of a collect database with their scores over S, which may be a subset of the step
- * counts it was collected at (one collect at 5..50 serves both the world evidence and S = 10..50).
- */
-function readCollected(db: string, steps: readonly number[]) {
-  if (!existsSync(db)) throw new Error(`${db}: no such collect database`);
-  const store = new CollectStore(db);
-  try {
-    const settings = store.settings();
-    const collected = settings.steps as number[] | undefined;
-    if (!collected) throw new Error(`${db}: not a collect database (no settings)`);
-    const missing = steps.filter((s) => !collected.includes(s));
-    if (missing.length)
-      throw new Error(`${db} has no images at ${missing.join(', ')} steps (collected: ${collected})`);
-    return { settings, prompts: scoresByPrompt(store.records(), steps) };
-  } finally {
-    store.close();
-  }
 }
 
 export function registerPolicy(program: Command) {

@@ -32,7 +32,8 @@ export interface Comparison {
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: readonly number[]) => Math.sqrt(mean(xs.map((x) => (x - mean(xs)) ** 2)));
 
-function summarise(method: string, runs: StepRun[], n: number): MethodRow {
+/** One method's row from its runs (several for the random policy), each over the same n prompts. */
+export function summarise(method: string, runs: StepRun[], n: number): MethodRow {
   const scoreOf = (r: StepRun) => mean(r.scores.map((s) => s.total));
   const success = runs[0].scores.every((s) => 'success' in s.parts)
     ? mean(runs.flatMap((r) => r.scores.map((s) => s.parts.success)))
@@ -99,19 +100,7 @@ export async function compareMethods(
   }
   rows.push(summarise('random', random, n));
 
-  // The policy reads the text features, so its cost (encode + policy) is part of AdaDiff's time.
-  const t0 = performance.now();
-  const chosen: number[] = [];
-  let policyMs = 0;
-  for (let i = 0; i < n; i += opts.batchSize) {
-    const { features } = await pipe.encodeText(prompts.slice(i, i + opts.batchSize) as string[]);
-    const sel = await selector.select(features);
-    policyMs += sel.ms;
-    chosen.push(...sel.steps);
-  }
-  const selectSeconds = (performance.now() - t0) / 1000;
-  const ada = await runWithSteps(pipe, scorer, prompts, seeds, chosen, opts);
-  ada.seconds += selectSeconds;
+  const { run: ada, policyMs } = await runAdaDiff(pipe, scorer, selector, prompts, seeds, opts);
   rows.push(summarise('AdaDiff', [ada], n));
 
   const byName = (m: string) => rows.find((r) => r.method === m);
@@ -124,6 +113,33 @@ export async function compareMethods(
     qualityRecovered: top ? (adaRow.meanScore - rnd.meanScore) / (top.meanScore - rnd.meanScore) : Number.NaN,
     policyMsPerPrompt: policyMs / n,
   };
+}
+
+/**
+ * AdaDiff's run: the policy picks each prompt's step count, then every prompt is generated with it.
+ * The policy reads the text features, so its cost (encode + policy) is part of AdaDiff's time.
+ */
+export async function runAdaDiff(
+  pipe: Text2ImagePipeline,
+  scorer: QualityScorer,
+  selector: StepSelector,
+  prompts: readonly string[],
+  seeds: readonly number[],
+  opts: RunOptions,
+): Promise<{ run: StepRun; policyMs: number }> {
+  const t0 = performance.now();
+  const chosen: number[] = [];
+  let policyMs = 0;
+  for (let i = 0; i < prompts.length; i += opts.batchSize) {
+    const { features } = await pipe.encodeText(prompts.slice(i, i + opts.batchSize) as string[]);
+    const sel = await selector.select(features);
+    policyMs += sel.ms;
+    chosen.push(...sel.steps);
+  }
+  const selectSeconds = (performance.now() - t0) / 1000;
+  const run = await runWithSteps(pipe, scorer, prompts, seeds, chosen, opts);
+  run.seconds += selectSeconds;
+  return { run, policyMs };
 }
 
 /** The comparison as a Markdown table. */

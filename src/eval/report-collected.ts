@@ -1,0 +1,90 @@
+import { existsSync } from 'node:fs';
+import { type PromptScores, policyDataset, scoresByPrompt } from '../collect/dataset.js';
+import { CollectStore } from '../collect/store.js';
+import type { Text2ImagePipeline } from '../pipelines/text2img.js';
+import { type DataSplit, type PolicyDataset, splitByPrompt } from '../policy/dataset.js';
+import type { SchedulerKind } from '../schedulers/index.js';
+import type { RunOptions } from './run-steps.js';
+
+export interface Collected {
+  settings: Record<string, unknown>;
+  /** Prompts with a score at every step count asked for, in prompt-id order. */
+  prompts: PromptScores[];
+  /**
+   * parts.success of each prompt's image at each step count (rows as `prompts`), or null when the
+   * scorer does not report it (ONNX reward models).
+   */
+  success: number[][] | null;
+}
+
+/**
+ * The prompts of a collect database with their scores over S, which may be a subset of the step
+ * counts it was collected at (one collect at 5..50 serves both the world evidence and S = 10..50).
+ */
+export function readCollected(db: string, steps: readonly number[]): Collected {
+  if (!existsSync(db)) throw new Error(`${db}: no such collect database`);
+  const store = new CollectStore(db);
+  try {
+    const settings = store.settings();
+    const collected = settings.steps as number[] | undefined;
+    if (!collected) throw new Error(`${db}: not a collect database (no settings)`);
+    const missing = steps.filter((s) => !collected.includes(s));
+    if (missing.length)
+      throw new Error(`${db} has no images at ${missing.join(', ')} steps (collected: ${collected})`);
+    const records = store.records();
+    const prompts = scoresByPrompt(records, steps);
+    const parts = new Map(records.map((r) => [`${r.promptId}:${r.steps}`, r.parts]));
+    const success = prompts.map((p) => steps.map((s) => parts.get(`${p.promptId}:${s}`)?.success));
+    const complete = success.every((row) => row.every((v) => v !== undefined));
+    return { settings, prompts, success: complete ? (success as number[][]) : null };
+  } finally {
+    store.close();
+  }
+}
+
+/** A collect database with the text features and split its policies use. */
+export interface CollectDb {
+  file: string;
+  collected: Collected;
+  data: PolicyDataset;
+  split: DataSplit;
+}
+
+export async function withDataset(
+  file: string,
+  collected: Collected,
+  pipe: Text2ImagePipeline,
+): Promise<CollectDb> {
+  const data = await policyDataset(pipe, collected.prompts);
+  return { file, collected, data, split: splitByPrompt(data) };
+}
+
+export type SetName = keyof DataSplit | 'all';
+
+/** Row indices of one of the database's prompt sets (the split `policy train` uses). */
+export function setRows(db: CollectDb, set: SetName): number[] {
+  const rows = set === 'all' ? db.collected.prompts.map((_, i) => i) : db.split[set];
+  if (rows.length === 0) throw new Error(`${db.file}: the ${set} set is empty; collect more prompts`);
+  return rows;
+}
+
+/** Prompts to generate again as collect did: each from its seed, with the database's scheduler and guidance. */
+export interface PromptSet {
+  prompts: string[];
+  seeds: number[];
+  run: RunOptions;
+}
+
+export function promptSet(db: CollectDb, rows: readonly number[], batchSize: number): PromptSet {
+  const { settings, prompts } = db.collected;
+  const picked = rows.map((r) => prompts[r]);
+  return {
+    prompts: picked.map((p) => p.prompt),
+    seeds: picked.map((p) => Number(settings.seed) + p.promptId),
+    run: {
+      scheduler: settings.scheduler as SchedulerKind,
+      guidanceScale: Number(settings.guidance),
+      batchSize,
+    },
+  };
+}

@@ -1,0 +1,35 @@
+/**
+ * The given policy's training repeated with other seeds (same data, split, network, reward and
+ * options), so Table 1 can show AdaDiff's spread over training runs, which one policy cannot.
+ */
+import { join } from 'node:path';
+import { disposeTree } from '../engine/index.js';
+import { type Checkpoint, saveCheckpoint } from '../policy/checkpoint.js';
+import { dataHash } from '../policy/dataset.js';
+import { StepSelector } from '../policy/selector.js';
+import { trainPolicy } from '../policy/train.js';
+import type { CollectDb } from './report-collected.js';
+
+/** Trains one policy per seed into `dir`/seed-N (kept with the report) and loads each. */
+export async function retrainWithSeeds(
+  db: CollectDb,
+  given: Pick<Checkpoint, 'network' | 'reward' | 'training'>,
+  seeds: readonly number[],
+  epochs: number,
+  dir: string,
+  commandLine: readonly string[],
+  log: (line: string) => void,
+): Promise<StepSelector[]> {
+  const { network, reward } = given;
+  const selectors: StepSelector[] = [];
+  for (const seed of seeds) {
+    log(`training the policy with seed ${seed}`);
+    const training = { ...given.training, epochs, seed };
+    const state = await trainPolicy({ data: db.data, split: db.split, reward, network, options: training });
+    const out = join(dir, `seed-${seed}`);
+    saveCheckpoint(out, { network, reward, training, dataHash: dataHash(db.data), commandLine, state });
+    for (const t of [state.params, state.opt.m, state.opt.v]) disposeTree(t);
+    selectors.push(await StepSelector.load(out));
+  }
+  return selectors;
+}
