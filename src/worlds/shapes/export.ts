@@ -1,0 +1,383 @@
+/**
+ * Exports a trained shapes-model checkpoint in the diffusers / Optimum ONNX layout that the
+ * text-to-image pipeline loads: tokenizer, text_encoder, unet, an identity vae_decoder (the model
+ * works in pixel space), the DDIM scheduler config, model_index.json, and the EMA weights.
+ * The ONNX graphs restate model.ts op by op; test/worlds/shapes/model.test.ts holds them equal.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type HostTensor, saveSafetensors } from '../../engine/index.js';
+import { GraphBuilder } from '../../models/onnx-graph.js';
+import type { ModelConfig } from './model.js';
+import { alphasCumprod, SCHEDULE } from './model-schedule.js';
+import { BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID } from './model-tokenizer.js';
+import { loadCheckpoint, type RunConfig } from './train.js';
+
+/** Weights by dotted name ("text.layers.0.attn.q"), as `toHost` of the model's params. */
+export type Weights = Map<string, HostTensor>;
+
+/** Graph-building helpers over model.ts's parameter names. */
+class ModelGraph extends GraphBuilder {
+  constructor(
+    name: string,
+    private readonly weights: Weights,
+  ) {
+    super(name);
+  }
+
+  /** The named weight as an initializer (each is added once, under its own name). */
+  private readonly added = new Set<string>();
+  w(name: string): string {
+    if (!this.added.has(name)) {
+      const t = this.weights.get(name);
+      if (!t) throw new Error(`export: checkpoint has no weight "${name}"`);
+      this.initializer(name, t.data, t.shape);
+      this.added.add(name);
+    }
+    return name;
+  }
+
+  ln(x: string, prefix: string): string {
+    return this.layerNorm(x, this.w(`${prefix}.scale`), this.w(`${prefix}.bias`));
+  }
+
+  /** LayerNorm without affine parameters (adaLN blocks). */
+  plainLn(x: string, dim: number): string {
+    return this.layerNorm(
+      x,
+      this.constant(new Float32Array(dim).fill(1), [dim]),
+      this.constant(new Float32Array(dim), [dim]),
+    );
+  }
+
+  mlp(x: string, prefix: string): string {
+    const h = this.gelu(this.linear(x, this.w(`${prefix}.w1`), this.w(`${prefix}.b1`)));
+    return this.linear(h, this.w(`${prefix}.w2`), this.w(`${prefix}.b2`));
+  }
+
+  attn(x: string, context: string, prefix: string, heads: number, dim: number, bias?: string): string {
+    const w = {
+      q: this.w(`${prefix}.q`),
+      k: this.w(`${prefix}.k`),
+      v: this.w(`${prefix}.v`),
+      o: this.w(`${prefix}.o`),
+      oBias: this.w(`${prefix}.oBias`),
+    };
+    if (bias === undefined) return this.attention(x, context, w, heads, dim);
+    return this.maskedAttention(x, context, w, heads, dim, bias);
+  }
+
+  /** GraphBuilder.attention with an additive logit bias (the key padding mask) before Softmax. */
+  private maskedAttention(
+    x: string,
+    context: string,
+    w: { q: string; k: string; v: string; o: string; oBias: string },
+    heads: number,
+    dim: number,
+    bias: string,
+  ): string {
+    const headDim = dim / heads;
+    const split = (t: string) =>
+      this.node('Transpose', [this.node('Reshape', [t, this.ints([0, 0, heads, headDim])])], {
+        perm: [0, 2, 1, 3],
+      });
+    const q = split(this.linear(x, w.q));
+    const k = split(this.linear(context, w.k));
+    const v = split(this.linear(context, w.v));
+    const kT = this.node('Transpose', [k], { perm: [0, 1, 3, 2] });
+    const scores = this.node('Mul', [this.node('MatMul', [q, kT]), this.scalar(1 / Math.sqrt(headDim))]);
+    const probs = this.node('Softmax', [this.node('Add', [scores, bias])], { axis: -1 });
+    const merged = this.node('Transpose', [this.node('MatMul', [probs, v])], { perm: [0, 2, 1, 3] });
+    return this.linear(this.node('Reshape', [merged, this.ints([0, 0, dim])]), w.o, w.oBias);
+  }
+
+  /** [B, D] -> [B, 1, D], to broadcast a per-sample vector over tokens. */
+  perSample(x: string): string {
+    return this.node('Unsqueeze', [x, this.ints([1])]);
+  }
+
+  modulate(x: string, shift: string, scale: string): string {
+    const scaled = this.node('Mul', [x, this.node('Add', [this.perSample(scale), this.scalar(1)])]);
+    return this.node('Add', [scaled, this.perSample(shift)]);
+  }
+}
+
+/** input_ids [batch, L] int64 -> last_hidden_state [batch, L, D]; padding masked from the ids. */
+export function textEncoderOnnx(cfg: ModelConfig, weights: Weights): Uint8Array {
+  const g = new ModelGraph('text_encoder', weights);
+  const l = cfg.maxTokens;
+  const ids = g.input('input_ids', 'int64', ['batch', l]);
+  const isPad = g.node('Cast', [g.node('Equal', [ids, g.constant(BigInt64Array.of(BigInt(PAD_ID)), [])])], {
+    to: 1,
+  });
+  const bias = g.node('Unsqueeze', [g.node('Mul', [isPad, g.scalar(-1e9)]), g.ints([1, 2])]);
+  let x = g.node('Add', [g.node('Gather', [g.w('text.tok'), ids], { axis: 0 }), g.w('text.pos')]);
+  for (let i = 0; i < cfg.textLayers; i++) {
+    const p = `text.layers.${i}`;
+    const h = g.ln(x, `${p}.ln1`);
+    x = g.node('Add', [x, g.attn(h, h, `${p}.attn`, cfg.textHeads, cfg.textDim, bias)]);
+    x = g.node('Add', [x, g.mlp(g.ln(x, `${p}.ln2`), `${p}.mlp`)]);
+  }
+  g.output('last_hidden_state', 'float32', ['batch', l, cfg.textDim], g.ln(x, 'text.lnOut'));
+  return g.build();
+}
+
+/**
+ * sample [batch, C, S, S], timestep [batch] int64 in [0, 1000), encoder_hidden_states -> out_sample
+ * (epsilon, from the network's v as in model.ts `denoise`).
+ */
+export function unetOnnx(cfg: ModelConfig, weights: Weights): Uint8Array {
+  const g = new ModelGraph('unet', weights);
+  const { channels: c, patch: p, imageSize: s, dim: d } = cfg;
+  const grid = s / p;
+  const sample = g.input('sample', 'float32', ['batch', c, s, s]);
+  const timestep = g.input('timestep', 'int64', ['batch']);
+  const context = g.input('encoder_hidden_states', 'float32', ['batch', cfg.maxTokens, cfg.textDim]);
+
+  const patches = g.node('Reshape', [
+    g.node('Transpose', [g.node('Reshape', [sample, g.ints([-1, c, grid, p, grid, p])])], {
+      perm: [0, 2, 4, 3, 5, 1],
+    }),
+    g.ints([-1, grid * grid, p * p * c]),
+  ]);
+  let h = g.node('Add', [g.linear(patches, g.w('unet.patch.w'), g.w('unet.patch.b')), g.w('unet.pos')]);
+
+  const half = cfg.timeFreqDim / 2;
+  const freqs = new Float32Array(half);
+  for (let i = 0; i < half; i++) freqs[i] = Math.exp((-Math.log(10000) * i) / half);
+  const args = g.node('Mul', [
+    g.node('Unsqueeze', [g.node('Cast', [timestep], { to: 1 }), g.ints([1])]),
+    g.constant(freqs, [1, half]),
+  ]);
+  const tFreq = g.node('Concat', [g.node('Cos', [args]), g.node('Sin', [args])], { axis: -1 });
+  const temb = g.linear(
+    g.silu(g.linear(tFreq, g.w('unet.time.w1'), g.w('unet.time.b1'))),
+    g.w('unet.time.w2'),
+    g.w('unet.time.b2'),
+  );
+  const cond = g.silu(temb);
+
+  for (let i = 0; i < cfg.depth; i++) {
+    const b = `unet.blocks.${i}`;
+    const mod = g.linear(cond, g.w(`${b}.ada.w`), g.w(`${b}.ada.b`));
+    const [shift1, scale1, gate1, shift2, scale2, gate2] = g.node(
+      'Split',
+      [mod, g.ints([d, d, d, d, d, d])],
+      { axis: -1 },
+      6,
+    );
+    const a = g.modulate(g.plainLn(h, d), shift1, scale1);
+    h = g.node('Add', [h, g.node('Mul', [g.attn(a, a, `${b}.attn`, cfg.heads, d), g.perSample(gate1)])]);
+    h = g.node('Add', [h, g.attn(g.ln(h, `${b}.lnCross`), context, `${b}.cross`, cfg.heads, d)]);
+    const m = g.modulate(g.plainLn(h, d), shift2, scale2);
+    h = g.node('Add', [h, g.node('Mul', [g.mlp(m, `${b}.mlp`), g.perSample(gate2)])]);
+  }
+  const [shift, scale] = g.node(
+    'Split',
+    [g.linear(cond, g.w('unet.final.ada.w'), g.w('unet.final.ada.b')), g.ints([d, d])],
+    { axis: -1 },
+    2,
+  );
+  const out = g.linear(g.modulate(g.plainLn(h, d), shift, scale), g.w('unet.final.w'), g.w('unet.final.b'));
+  const image = g.node('Reshape', [
+    g.node('Transpose', [g.node('Reshape', [out, g.ints([-1, grid, grid, p, p, c])])], {
+      perm: [0, 5, 1, 3, 2, 4],
+    }),
+    g.ints([-1, c, s, s]),
+  ]);
+  // ε = √ᾱ_t·v + √(1−ᾱ_t)·x_t, the coefficients gathered from the schedule by timestep.
+  const abar = alphasCumprod();
+  const coefficient = (values: Float32Array) =>
+    g.node('Reshape', [
+      g.node('Gather', [g.constant(values, [values.length]), timestep], { axis: 0 }),
+      g.ints([-1, 1, 1, 1]),
+    ]);
+  const signal = coefficient(Float32Array.from(abar, Math.sqrt));
+  const noise = coefficient(Float32Array.from(abar, (a) => Math.sqrt(1 - a)));
+  const epsilon = g.node('Add', [g.node('Mul', [image, signal]), g.node('Mul', [sample, noise])]);
+  g.output('out_sample', 'float32', ['batch', c, s, s], epsilon);
+  return g.build();
+}
+
+/** The model works in pixel space: the "VAE decoder" passes latents through. */
+export function identityVaeOnnx(cfg: ModelConfig): Uint8Array {
+  const g = new GraphBuilder('vae_decoder');
+  const dims = ['batch', cfg.channels, cfg.imageSize, cfg.imageSize];
+  const x = g.input('latent_sample', 'float32', dims);
+  g.output('sample', 'float32', dims, x);
+  return g.build();
+}
+
+/**
+ * HF tokenizers JSON reproducing WordTokenizer: lower-case, strip what normalizeWords strips, split
+ * on whitespace, look words up (unknown -> [UNK]), wrap in [BOS] ... [EOS], pad to maxTokens.
+ */
+export function tokenizerJson(vocab: readonly string[], maxTokens: number): object {
+  const special = [SPECIAL_TOKENS.pad, SPECIAL_TOKENS.bos, SPECIAL_TOKENS.eos, SPECIAL_TOKENS.unk];
+  const tokenSpec = (id: string) => ({ SpecialToken: { id, type_id: 0 } });
+  return {
+    version: '1.0',
+    truncation: { direction: 'Right', max_length: maxTokens, strategy: 'LongestFirst', stride: 0 },
+    padding: {
+      strategy: { Fixed: maxTokens },
+      direction: 'Right',
+      pad_to_multiple_of: null,
+      pad_id: PAD_ID,
+      pad_type_id: 0,
+      pad_token: SPECIAL_TOKENS.pad,
+    },
+    added_tokens: special.map((content, id) => ({
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
+    })),
+    normalizer: NORMALIZER,
+    pre_tokenizer: { type: 'WhitespaceSplit' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [
+        tokenSpec(SPECIAL_TOKENS.bos),
+        { Sequence: { id: 'A', type_id: 0 } },
+        tokenSpec(SPECIAL_TOKENS.eos),
+      ],
+      pair: [
+        tokenSpec(SPECIAL_TOKENS.bos),
+        { Sequence: { id: 'A', type_id: 0 } },
+        { Sequence: { id: 'B', type_id: 0 } },
+        tokenSpec(SPECIAL_TOKENS.eos),
+      ],
+      special_tokens: Object.fromEntries(
+        [
+          [SPECIAL_TOKENS.bos, BOS_ID],
+          [SPECIAL_TOKENS.eos, EOS_ID],
+        ].map(([t, id]) => [t, { id: t, ids: [id], tokens: [t] }]),
+      ),
+    },
+    decoder: null,
+    model: {
+      type: 'WordLevel',
+      vocab: Object.fromEntries(vocab.map((w, i) => [w, i])),
+      unk_token: SPECIAL_TOKENS.unk,
+    },
+  };
+}
+
+/** Mirrors normalizeWords: lower case, then every run of characters but a-z and 0-9 separates words. */
+const NORMALIZER = {
+  type: 'Sequence',
+  normalizers: [{ type: 'Lowercase' }, { type: 'Replace', pattern: { Regex: '[^a-z0-9]' }, content: ' ' }],
+};
+
+export function tokenizerConfigJson(maxTokens: number): object {
+  return {
+    tokenizer_class: 'PreTrainedTokenizerFast',
+    model_max_length: maxTokens,
+    pad_token: SPECIAL_TOKENS.pad,
+    bos_token: SPECIAL_TOKENS.bos,
+    eos_token: SPECIAL_TOKENS.eos,
+    unk_token: SPECIAL_TOKENS.unk,
+    padding_side: 'right',
+    do_lower_case: true,
+    clean_up_tokenization_spaces: false,
+  };
+}
+
+export function schedulerConfig(): object {
+  return {
+    _class_name: 'DDIMScheduler',
+    num_train_timesteps: SCHEDULE.trainSteps,
+    beta_start: SCHEDULE.betaStart,
+    beta_end: SCHEDULE.betaEnd,
+    beta_schedule: 'scaled_linear',
+    prediction_type: 'epsilon',
+    set_alpha_to_one: false,
+    steps_offset: 1,
+    timestep_spacing: 'leading',
+    clip_sample: false,
+    trained_betas: null,
+  };
+}
+
+/** Weights of one sub-model with its prefix removed ("text.tok" -> "tok"). */
+function subset(weights: Weights, prefix: string): Weights {
+  return new Map(
+    [...weights].filter(([k]) => k.startsWith(`${prefix}.`)).map(([k, v]) => [k.slice(prefix.length + 1), v]),
+  );
+}
+
+function writeJson(path: string, value: unknown): void {
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Writes the whole model directory from a run config and its (EMA) weights. */
+export function exportModel(run: RunConfig, weights: Weights, out: string): void {
+  const cfg = run.model;
+  for (const dir of ['tokenizer', 'text_encoder', 'unet', 'vae_decoder', 'scheduler'])
+    mkdirSync(join(out, dir), { recursive: true });
+  writeJson(join(out, 'model_index.json'), {
+    _class_name: 'StableDiffusionPipeline',
+    _diffusers_version: '0.30.0',
+    text_encoder: ['adadiff', 'ShapesTextEncoder'],
+    tokenizer: ['transformers', 'PreTrainedTokenizerFast'],
+    unet: ['adadiff', 'ShapesDiT'],
+    vae: ['diffusers', 'AutoencoderKL'],
+    scheduler: ['diffusers', 'DDIMScheduler'],
+    safety_checker: [null, null],
+    feature_extractor: [null, null],
+    requires_safety_checker: false,
+  });
+  writeJson(join(out, 'tokenizer', 'tokenizer.json'), tokenizerJson(run.vocab, cfg.maxTokens));
+  writeJson(join(out, 'tokenizer', 'tokenizer_config.json'), tokenizerConfigJson(cfg.maxTokens));
+  writeFileSync(join(out, 'text_encoder', 'model.onnx'), textEncoderOnnx(cfg, weights));
+  writeJson(join(out, 'text_encoder', 'config.json'), {
+    hidden_size: cfg.textDim,
+    num_hidden_layers: cfg.textLayers,
+    num_attention_heads: cfg.textHeads,
+    max_position_embeddings: cfg.maxTokens,
+    vocab_size: cfg.vocabSize,
+    pad_token_id: PAD_ID,
+    bos_token_id: BOS_ID,
+    eos_token_id: EOS_ID,
+    unk_token_id: UNK_ID,
+  });
+  writeFileSync(join(out, 'unet', 'model.onnx'), unetOnnx(cfg, weights));
+  writeJson(join(out, 'unet', 'config.json'), {
+    _class_name: 'ShapesDiT',
+    sample_size: cfg.imageSize,
+    in_channels: cfg.channels,
+    out_channels: cfg.channels,
+    cross_attention_dim: cfg.textDim,
+    patch_size: cfg.patch,
+    hidden_size: cfg.dim,
+    depth: cfg.depth,
+    num_attention_heads: cfg.heads,
+  });
+  writeFileSync(join(out, 'vae_decoder', 'model.onnx'), identityVaeOnnx(cfg));
+  writeJson(join(out, 'vae_decoder', 'config.json'), {
+    _class_name: 'AutoencoderKL',
+    in_channels: cfg.channels,
+    out_channels: cfg.channels,
+    latent_channels: cfg.channels,
+    sample_size: cfg.imageSize,
+    scaling_factor: 1.0,
+    block_out_channels: [64],
+  });
+  writeJson(join(out, 'scheduler', 'scheduler_config.json'), schedulerConfig());
+  saveSafetensors(join(out, 'text_encoder', 'model.safetensors'), subset(weights, 'text'));
+  saveSafetensors(join(out, 'unet', 'model.safetensors'), subset(weights, 'unet'));
+  writeJson(join(out, 'config.json'), { model: cfg, vocab: run.vocab, seed: run.seed });
+}
+
+/** Exports a training checkpoint's EMA weights; returns the step it was taken at. */
+export function exportCheckpoint(checkpointDir: string, out: string): number {
+  const { run, step, tensors } = loadCheckpoint(checkpointDir);
+  const ema: Weights = new Map(
+    [...tensors].filter(([k]) => k.startsWith('ema.')).map(([k, v]) => [k.slice(4), v]),
+  );
+  exportModel(run, ema, out);
+  return step;
+}
