@@ -86,7 +86,6 @@ const attn = (rng: Rng, d: number, dc: number): AttentionParams => ({
 export function initParams(cfg: ModelConfig, rng: Rng): ModelParams {
   const { textDim: dt, dim: d } = cfg;
   const patchDim = cfg.channels * cfg.patch * cfg.patch;
-  const tokens = (cfg.imageSize / cfg.patch) ** 2;
   const text: TextParams = {
     tok: normal(rng, [cfg.vocabSize, dt], 0.02),
     pos: normal(rng, [cfg.maxTokens, dt], 0.02),
