@@ -18,5 +18,5 @@ adadiff collect --prompts "$D/prompts-terse.jsonl" --db "$D/collect-ddim.sqlite"
 adadiff world evidence --db "$D/collect-ddim.sqlite" --out docs/results/evidence
 
 adadiff policy train --db "$D/collect-ddim.sqlite" --out models/shapes/policy \
-  --gradient exact --lr 3e-3 --epochs "${POLICY_EPOCHS:-40}" --batch 256 --seed 0
+  --gradient exact --lr 3e-3 --epochs "${POLICY_EPOCHS:-40}" --batch 64 --seed 0
 adadiff policy evaluate --db "$D/collect-ddim.sqlite" --policy models/shapes/policy --out docs/results/adadiff-ddim
