@@ -14,7 +14,20 @@ const model = join(root, 'model');
 const prompts = join(root, 'prompts.jsonl');
 const db = join(root, 'collect.sqlite');
 const policy = join(root, 'policy');
-const trainArgs = ['policy', 'train', '--db', db, '--out', policy, '--model', model, '--batch', '16', '--steps', '1,2,3'];
+const trainArgs = [
+  'policy',
+  'train',
+  '--db',
+  db,
+  '--out',
+  policy,
+  '--model',
+  model,
+  '--batch',
+  '16',
+  '--steps',
+  '1,2,3',
+];
 const common = ['--lr', '3e-3', '--gradient', 'exact'];
 
 before(async () => {
