@@ -9,6 +9,7 @@ import { registerPolicy } from './policy.js';
 import { registerSelect } from './select.js';
 import { registerWorldCommands } from './world.js';
 import { registerWorldData } from './world-data.js';
+import { registerFeatureNetCommands } from './world-feature-nets.js';
 
 export function buildProgram(): Command {
   const program = new Command('adadiff')
@@ -23,7 +24,9 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerEval(program);
   registerWorldCommands(program);
-  registerWorldData(program.commands.find((c) => c.name() === 'world')!);
+  const world = program.commands.find((c) => c.name() === 'world')!;
+  registerWorldData(world);
+  registerFeatureNetCommands(world);
   const all = (c: Command): Command[] => [c, ...c.commands.flatMap(all)];
   for (const cmd of all(program)) cmd.exitOverride().showHelpAfterError('(run with --help for usage)');
   return program;

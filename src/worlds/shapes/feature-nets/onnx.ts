@@ -1,0 +1,170 @@
+/**
+ * ONNX graphs of the feature networks, restating cnn.ts, text-encoder.ts, classifier.ts and clip.ts
+ * op by op over their parameter names (test/worlds/shapes/feature-nets.test.ts holds them equal).
+ * Inputs and outputs are the ones the metrics loaders look for: the classifier maps `image` to
+ * `features` and `logits`; the CLIP towers map `pixel_values` to `image_embeds` and `input_ids` to
+ * `text_embeds`. Batch axes are dynamic.
+ */
+import type { HostTensor } from '../../../engine/index.js';
+import { GraphBuilder } from '../../../models/onnx-graph.js';
+import { PAD_ID } from '../model-tokenizer.js';
+import type { ClassifierConfig } from './classifier.js';
+import type { ClipConfig } from './clip.js';
+import { type CnnConfig, mapSize } from './cnn.js';
+import type { TextConfig } from './config.js';
+
+/** Weights by dotted name ("cnn.0.w", "text.encoder.blocks.0.attn.q"), as `toHost` of a network's params. */
+export type Weights = Map<string, HostTensor>;
+
+class NetGraph extends GraphBuilder {
+  private readonly added = new Set<string>();
+
+  constructor(
+    name: string,
+    private readonly weights: Weights,
+  ) {
+    super(name);
+  }
+
+  /** The named weight as an initializer, added on first use. */
+  w(name: string): string {
+    if (!this.added.has(name)) {
+      const t = this.weights.get(name);
+      if (!t) throw new Error(`export: the weights have no tensor "${name}"`);
+      this.initializer(name, t.data, t.shape);
+      this.added.add(name);
+    }
+    return name;
+  }
+
+  norm(x: string, prefix: string): string {
+    return this.layerNorm(x, this.w(`${prefix}.scale`), this.w(`${prefix}.bias`));
+  }
+
+  affine(x: string, prefix: string): string {
+    return this.linear(x, this.w(`${prefix}.w`), this.w(`${prefix}.b`));
+  }
+
+  /** transformer.ts `block`; `bias` [B, 1, 1, L] is added to the attention logits. */
+  block(x: string, prefix: string, heads: number, dim: number, bias?: string): string {
+    const h = this.norm(x, `${prefix}.ln1`);
+    x = this.node('Add', [x, this.selfAttention(h, `${prefix}.attn`, heads, dim, bias)]);
+    const m = this.affine(
+      this.gelu(this.affine(this.norm(x, `${prefix}.ln2`), `${prefix}.fc1`)),
+      `${prefix}.fc2`,
+    );
+    return this.node('Add', [x, m]);
+  }
+
+  /** GraphBuilder.attention, with the optional logit bias before Softmax. */
+  private selfAttention(x: string, prefix: string, heads: number, dim: number, bias?: string): string {
+    const [q, k, v, o, oBias] = ['q', 'k', 'v', 'o', 'oBias'].map((n) => this.w(`${prefix}.${n}`));
+    if (bias === undefined) return this.attention(x, x, { q, k, v, o, oBias }, heads, dim);
+    const headDim = dim / heads;
+    const split = (t: string) =>
+      this.node('Transpose', [this.node('Reshape', [t, this.ints([0, 0, heads, headDim])])], {
+        perm: [0, 2, 1, 3],
+      });
+    const kT = this.node('Transpose', [split(this.linear(x, k))], { perm: [0, 1, 3, 2] });
+    const scores = this.node('Mul', [
+      this.node('MatMul', [split(this.linear(x, q)), kT]),
+      this.scalar(1 / Math.sqrt(headDim)),
+    ]);
+    const probs = this.node('Softmax', [this.node('Add', [scores, bias])], { axis: -1 });
+    const merged = this.node('Transpose', [this.node('MatMul', [probs, split(this.linear(x, v))])], {
+      perm: [0, 2, 1, 3],
+    });
+    return this.linear(this.node('Reshape', [merged, this.ints([0, 0, dim])]), o, oBias);
+  }
+
+  /** A cnn.ts convolution as ONNX Conv: its [9·Cin, Cout] matmul weight becomes [Cout, Cin, 3, 3]. */
+  private conv(x: string, prefix: string): string {
+    const name = `${prefix}.w`;
+    const t = this.weights.get(name);
+    if (!t) throw new Error(`export: the weights have no tensor "${name}"`);
+    const [rows, cout] = t.shape;
+    const cin = rows / 9;
+    const kernel = new Float32Array(rows * cout);
+    for (let o = 0; o < cout; o++) {
+      for (let c = 0; c < cin; c++) {
+        for (let k = 0; k < 9; k++) kernel[(o * cin + c) * 9 + k] = t.data[(k * cin + c) * cout + o];
+      }
+    }
+    const w = this.initializer(name, kernel, [cout, cin, 3, 3]);
+    return this.node('Conv', [x, w, this.w(`${prefix}.b`)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+  }
+
+  /** cnn.ts `cnnTrunk`, in ONNX's NCHW: [B, 3, S, S] -> [B, C, m, m]. */
+  cnn(x: string, prefix: string, cfg: CnnConfig): string {
+    cfg.channels.forEach((_, i) => {
+      x = this.node('Relu', [this.conv(x, `${prefix}.${i}`)]);
+      if (i < cfg.channels.length - 1) {
+        x = this.node('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] });
+      }
+    });
+    return x;
+  }
+
+  /** text-encoder.ts `encodeText`: int64 ids [B, L] -> [B, dim]. */
+  text(ids: string, prefix: string, cfg: TextConfig): string {
+    const isPad = this.node('Equal', [ids, this.constant(BigInt64Array.of(BigInt(PAD_ID)), [])]);
+    const keep = this.node('Cast', [this.node('Not', [isPad])], { to: 1 });
+    const bias = this.node('Unsqueeze', [
+      this.node('Mul', [this.node('Sub', [keep, this.scalar(1)]), this.scalar(1e9)]),
+      this.ints([1, 2]),
+    ]);
+    let h = this.node('Add', [
+      this.node('Gather', [this.w(`${prefix}.tok`), ids], { axis: 0 }),
+      this.w(`${prefix}.pos`),
+    ]);
+    for (let i = 0; i < cfg.depth; i++) h = this.block(h, `${prefix}.blocks.${i}`, cfg.heads, cfg.dim, bias);
+    const masked = this.node('Mul', [
+      this.norm(h, `${prefix}.ln`),
+      this.node('Unsqueeze', [keep, this.ints([2])]),
+    ]);
+    const summed = this.node('ReduceSum', [masked, this.ints([1])], { keepdims: 0 });
+    return this.node('Div', [summed, this.node('ReduceSum', [keep, this.ints([1])], { keepdims: 1 })]);
+  }
+}
+
+const imageDims = (cfg: CnnConfig) => ['batch', 3, cfg.imageSize, cfg.imageSize];
+
+/** classifier.ts `classify`: image -> features, logits. */
+export function classifierOnnx(cfg: ClassifierConfig, weights: Weights, classes: number): Uint8Array {
+  const g = new NetGraph('shapes_classifier', weights);
+  const image = g.input('image', 'float32', imageDims(cfg.cnn));
+  const map = g.cnn(image, 'cnn', cfg.cnn);
+  const pooled = g.node(
+    'Concat',
+    [
+      g.node('ReduceMax', [map], { axes: [2, 3], keepdims: 0 }),
+      g.node('ReduceMean', [map], { axes: [2, 3], keepdims: 0 }),
+    ],
+    { axis: 1 },
+  );
+  const features = g.gelu(g.affine(pooled, 'features'));
+  g.output('features', 'float32', ['batch', cfg.featureDim], features);
+  g.output('logits', 'float32', ['batch', classes], g.affine(features, 'logits'));
+  return g.build();
+}
+
+/** clip.ts `embedImages`: pixel_values -> image_embeds. */
+export function clipImageOnnx(cfg: ClipConfig, weights: Weights): Uint8Array {
+  const g = new NetGraph('shapes_clip_image', weights);
+  const pixels = g.input('pixel_values', 'float32', imageDims(cfg.cnn));
+  // Flattened in the engine's NHWC order (row, column, channel).
+  const map = g.node('Transpose', [g.cnn(pixels, 'image.cnn', cfg.cnn)], { perm: [0, 2, 3, 1] });
+  const flat = g.node('Reshape', [map, g.ints([-1, mapSize(cfg.cnn) ** 2 * cfg.cnn.channels.at(-1)!])]);
+  const embeds = g.linear(flat, g.w('image.proj'));
+  g.output('image_embeds', 'float32', ['batch', cfg.embedDim], embeds);
+  return g.build();
+}
+
+/** clip.ts `embedTexts`: input_ids -> text_embeds (padding read from the ids). */
+export function clipTextOnnx(cfg: ClipConfig, weights: Weights): Uint8Array {
+  const g = new NetGraph('shapes_clip_text', weights);
+  const ids = g.input('input_ids', 'int64', ['batch', cfg.text.maxTokens]);
+  const embeds = g.linear(g.text(ids, 'text.encoder', cfg.text), g.w('text.proj'));
+  g.output('text_embeds', 'float32', ['batch', cfg.embedDim], embeds);
+  return g.build();
+}
