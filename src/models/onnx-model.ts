@@ -25,6 +25,27 @@ export interface OnnxModel {
   run(feeds: Record<string, ort.Tensor>): Promise<Record<string, ort.Tensor>>;
 }
 
+/** Integer dtypes exports use for token ids and masks. */
+export const INT_TYPES = ['int64', 'int32'] as const;
+export type IntType = (typeof INT_TYPES)[number];
+
+/** A static size of `spec` at `axis`, or undefined for a symbolic (dynamic) axis. */
+export const staticDim = (spec: TensorSpec, axis: number): number | undefined =>
+  typeof spec.dims[axis] === 'number' ? spec.dims[axis] : undefined;
+
+/** Rows of token ids (or mask bits) as a [rows, length] tensor of the dtype the model declares. */
+export function intTensor(type: IntType, rows: number[][]): ort.Tensor {
+  const dims = [rows.length, rows[0]?.length ?? 0];
+  const flat = rows.flat();
+  return type === 'int64'
+    ? new ort.Tensor(
+        'int64',
+        BigInt64Array.from(flat, (v) => BigInt(v)),
+        dims,
+      )
+    : new ort.Tensor('int32', Int32Array.from(flat), dims);
+}
+
 const TENSOR_TYPES: readonly string[] = ['float32', 'float16', 'int64', 'int32'] satisfies TensorType[];
 
 /** Backends this onnxruntime-node build knows, and whether each ships in the npm package. */

@@ -1,5 +1,6 @@
 import ort from 'onnxruntime-node';
 import { type ExecutionProvider, loadModelFolder, type ModelFolder } from '../models/index.js';
+import { intTensor } from '../models/onnx-model.js';
 import { createScheduler, type SchedulerKind } from '../schedulers/index.js';
 import type { RgbImage } from '../util/image.js';
 import { Rng } from '../util/random.js';
@@ -236,15 +237,7 @@ export class Text2ImagePipeline {
 
 /** Token ids [rows, length] in the dtype the text encoder declares. */
 export function inputIdsTensor(textEncoder: ModelFolder['textEncoder'], ids: number[][]): ort.Tensor {
-  const flat = ids.flat();
-  const dims = [ids.length, ids[0]?.length ?? 0];
-  return textEncoder.inputIdsType === 'int64'
-    ? new ort.Tensor(
-        'int64',
-        BigInt64Array.from(flat, (v) => BigInt(v)),
-        dims,
-      )
-    : new ort.Tensor('int32', Int32Array.from(flat), dims);
+  return intTensor(textEncoder.inputIdsType, ids);
 }
 
 /** The given rows of an encoded batch, as a smaller batch (prompts that share a step count). */

@@ -8,6 +8,7 @@
  * images would score differently than under the model's own preprocessing. Images are quantised to
  * 8 bits first, as the processors' PIL inputs (and our saved PNGs) are.
  */
+import { z } from 'zod';
 import { type RgbImage, toRgb8 } from '../util/image.js';
 
 export type ResizeKernel = 'bicubic' | 'bilinear' | 'nearest';
@@ -144,4 +145,48 @@ export function preprocessImage(image: RgbImage, p: ImagePreprocess): Float32Arr
     for (let i = 0; i < plane; i++) chw[c * plane + i] = (hwc[i * 3 + c] / 255 - mean) / std;
   }
   return chw;
+}
+
+const positiveInt = z.number().int().positive();
+/** Three per-channel numbers. */
+export const rgbTuple = (item: z.ZodNumber) => z.tuple([item, item, item]);
+/** An optional tensor name override in a folder's config.json. */
+export const tensorName = z.string().min(1).optional();
+/** OpenAI CLIP's normalisation, which CLIP, BLIP (ImageReward) and PickScore processors share. */
+export const CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
+export const CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
+
+/** config.json fields every image-model folder (reward model, feature net, CLIP) shares, by name. */
+export const imageConfigFields = {
+  /** Shown in reports; default: the folder's name. */
+  name: z.string().min(1).optional(),
+  /** The model's input size: one number for square inputs. */
+  image_size: z.union([positiveInt, z.strictObject({ height: positiveInt, width: positiveInt })], {
+    error: (issue) =>
+      `${issue.input === undefined ? 'missing; expected' : 'expected'} a positive integer or { "height", "width" }`,
+  }),
+  resize: z.enum(['bicubic', 'bilinear', 'nearest']).default('bicubic'),
+  crop: z.enum(['center', 'none']).default('center'),
+  image_input: tensorName,
+};
+
+/** The preprocessing a folder's config.json describes. */
+export function preprocessFromConfig(config: {
+  image_size: number | { height: number; width: number };
+  resize: ResizeKernel;
+  crop: ImagePreprocess['crop'];
+  image_mean: Rgb;
+  image_std: Rgb;
+}): ImagePreprocess {
+  const size =
+    typeof config.image_size === 'number'
+      ? { height: config.image_size, width: config.image_size }
+      : config.image_size;
+  return {
+    ...size,
+    resize: config.resize,
+    crop: config.crop,
+    mean: config.image_mean,
+    std: config.image_std,
+  };
 }

@@ -11,41 +11,44 @@ import { ModelFolderError } from '../models/errors.js';
 import { readJson } from '../models/json-file.js';
 import {
   type ExecutionProvider,
+  INT_TYPES,
+  type IntType,
+  intTensor,
   loadOnnxModel,
   type OnnxModel,
   requireOnlyInputs,
   requireTensor,
+  staticDim,
   type TensorSpec,
 } from '../models/onnx-model.js';
 import { loadTokenizer, type PromptTokenizer } from '../models/tokenizer.js';
 import type { RgbImage } from '../util/image.js';
-import { type ImagePreprocess, preprocessImage } from './image-preprocess.js';
+import {
+  CLIP_MEAN,
+  CLIP_STD,
+  type ImagePreprocess,
+  imageConfigFields,
+  preprocessFromConfig,
+  preprocessImage,
+  rgbTuple,
+  tensorName,
+} from './image-preprocess.js';
 import type { QualityScore, QualityScorer } from './scorer.js';
 
 /** Images per session call: bounds the batch's memory with real 224px+ models. */
 const CHUNK = 32;
 
 const positiveInt = z.number().int().positive();
-const rgb = (item: z.ZodNumber) => z.tuple([item, item, item]);
-const tensorName = z.string().min(1).optional();
 
 /**
  * config.json. Strict, so a misspelt key (say "score_sdt") fails instead of silently leaving a
  * default that skews every reward.
  */
 const configSchema = z.strictObject({
-  /** Shown in reports; default: the folder's name. */
-  name: z.string().min(1).optional(),
-  /** The model's input size: one number for square inputs. */
-  image_size: z.union([positiveInt, z.strictObject({ height: positiveInt, width: positiveInt })], {
-    error: (issue) =>
-      `${issue.input === undefined ? 'missing; expected' : 'expected'} a positive integer or { "height", "width" }`,
-  }),
-  resize: z.enum(['bicubic', 'bilinear', 'nearest']).default('bicubic'),
-  crop: z.enum(['center', 'none']).default('center'),
+  ...imageConfigFields,
   /** Defaults: OpenAI CLIP's, which CLIP, BLIP (ImageReward) and PickScore processors share. */
-  image_mean: rgb(z.number()).default([0.48145466, 0.4578275, 0.40821073]),
-  image_std: rgb(z.number().positive()).default([0.26862954, 0.26130258, 0.27577711]),
+  image_mean: rgbTuple(z.number()).default(CLIP_MEAN),
+  image_std: rgbTuple(z.number().positive()).default(CLIP_STD),
   /** Tokens per text; default: the tokenizer's model_max_length. ImageReward (BLIP's BERT) uses 35. */
   max_length: positiveInt.optional(),
   /**
@@ -55,7 +58,6 @@ const configSchema = z.strictObject({
   score_mean: z.number().default(0),
   score_std: z.number().positive().default(1),
   /** Tensor names, when the export did not use the defaults. */
-  image_input: tensorName,
   ids_input: tensorName,
   mask_input: tensorName,
   score_output: tensorName,
@@ -71,9 +73,6 @@ export interface OnnxRewardOptions {
   executionProvider?: ExecutionProvider;
 }
 
-const INT_TYPES = ['int64', 'int32'] as const;
-type IntType = (typeof INT_TYPES)[number];
-
 interface Signature {
   image: string;
   ids: TensorSpec & { type: IntType };
@@ -82,9 +81,6 @@ interface Signature {
   /** Static batch 1 exports get one image per call. */
   chunk: number;
 }
-
-const staticDim = (spec: TensorSpec, axis: number) =>
-  typeof spec.dims[axis] === 'number' ? spec.dims[axis] : undefined;
 
 function signatureOf(model: OnnxModel, config: RewardConfig, size: ImagePreprocess): Signature {
   const image = requireTensor(model, 'input', config.image_input ?? 'pixel_values', 4, ['float32']);
@@ -162,14 +158,6 @@ function fitTo(tokenizer: PromptTokenizer, length: number, configFile: string): 
   };
 }
 
-function intTensor(type: IntType, rows: number[][]): ort.Tensor {
-  const dims = [rows.length, rows[0].length];
-  const flat = rows.flat();
-  return type === 'int64'
-    ? new ort.Tensor('int64', BigInt64Array.from(flat, BigInt), dims)
-    : new ort.Tensor('int32', Int32Array.from(flat), dims);
-}
-
 /**
  * Loads `dir` (model.onnx, config.json, tokenizer/). The scorer feeds images and prompts in one
  * session call per chunk of up to 32, and reports `total` = the normalised score, `parts.raw` = the
@@ -181,17 +169,7 @@ export async function loadOnnxRewardScorer(
 ): Promise<OnnxRewardScorer> {
   const configFile = join(dir, 'config.json');
   const config = await readJson(configFile, configSchema);
-  const size =
-    typeof config.image_size === 'number'
-      ? { height: config.image_size, width: config.image_size }
-      : config.image_size;
-  const preprocess: ImagePreprocess = {
-    ...size,
-    resize: config.resize,
-    crop: config.crop,
-    mean: config.image_mean,
-    std: config.image_std,
-  };
+  const preprocess = preprocessFromConfig(config);
 
   const model = await loadOnnxModel(join(dir, 'model.onnx'), opts.executionProvider ?? 'cpu');
   let sig: Signature;

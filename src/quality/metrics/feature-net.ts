@@ -22,83 +22,58 @@ import { ModelFolderError } from '../../models/errors.js';
 import { exists, readJson } from '../../models/json-file.js';
 import {
   type ExecutionProvider,
+  INT_TYPES,
+  type IntType,
+  intTensor,
   loadOnnxModel,
   type OnnxModel,
   requireOnlyInputs,
   requireTensor,
+  staticDim,
   type TensorSpec,
 } from '../../models/onnx-model.js';
 import { loadTokenizer, type PromptTokenizer } from '../../models/tokenizer.js';
 import type { RgbImage } from '../../util/image.js';
-import { type ImagePreprocess, preprocessImage } from '../image-preprocess.js';
+import {
+  CLIP_MEAN,
+  CLIP_STD,
+  type ImagePreprocess,
+  imageConfigFields,
+  preprocessFromConfig,
+  preprocessImage,
+  rgbTuple,
+  tensorName,
+} from '../image-preprocess.js';
 
 /** Images per session call: bounds a batch's memory with 299px Inception or 224px+ CLIP inputs. */
 const CHUNK = 32;
-
-const positiveInt = z.number().int().positive();
-const rgb = (item: z.ZodNumber) => z.tuple([item, item, item]);
-const tensorName = z.string().min(1).optional();
-/** The fields both folder kinds share with onnx-reward's config.json, under the same names. */
-const preprocessFields = {
-  /** Shown in reports; default: the folder's name. */
-  name: z.string().min(1).optional(),
-  image_size: z.union([positiveInt, z.strictObject({ height: positiveInt, width: positiveInt })], {
-    error: (issue) =>
-      `${issue.input === undefined ? 'missing; expected' : 'expected'} a positive integer or { "height", "width" }`,
-  }),
-  resize: z.enum(['bicubic', 'bilinear', 'nearest']).default('bicubic'),
-  crop: z.enum(['center', 'none']).default('center'),
-  image_input: tensorName,
-};
 
 /**
  * Strict, so a misspelt key fails instead of leaving a default. Mean and std have no default here:
  * Inception ports disagree (pytorch-fid scales to [-1, 1], torchvision's uses ImageNet statistics).
  */
 const featureConfigSchema = z.strictObject({
-  ...preprocessFields,
-  image_mean: rgb(z.number()),
-  image_std: rgb(z.number().positive()),
+  ...imageConfigFields,
+  image_mean: rgbTuple(z.number()),
+  image_std: rgbTuple(z.number().positive()),
   features_output: tensorName,
   logits_output: tensorName,
 });
 
 const clipConfigSchema = z.strictObject({
-  ...preprocessFields,
+  ...imageConfigFields,
   /** OpenAI CLIP's. */
-  image_mean: rgb(z.number()).default([0.48145466, 0.4578275, 0.40821073]),
-  image_std: rgb(z.number().positive()).default([0.26862954, 0.26130258, 0.27577711]),
+  image_mean: rgbTuple(z.number()).default(CLIP_MEAN),
+  image_std: rgbTuple(z.number().positive()).default(CLIP_STD),
   ids_input: tensorName,
   mask_input: tensorName,
   image_output: tensorName,
   text_output: tensorName,
 });
 
-type PreprocessConfig = Pick<
-  z.output<typeof featureConfigSchema>,
-  'image_size' | 'resize' | 'crop' | 'image_mean' | 'image_std'
->;
-
-function preprocessOf(config: PreprocessConfig): ImagePreprocess {
-  const size =
-    typeof config.image_size === 'number'
-      ? { height: config.image_size, width: config.image_size }
-      : config.image_size;
-  return {
-    ...size,
-    resize: config.resize,
-    crop: config.crop,
-    mean: config.image_mean,
-    std: config.image_std,
-  };
-}
-
 export interface FeatureNetOptions {
   executionProvider?: ExecutionProvider;
 }
-
-const staticDim = (spec: TensorSpec, axis: number) =>
-  typeof spec.dims[axis] === 'number' ? spec.dims[axis] : undefined;
 
 /** Images (or texts) per call: 1 for a static batch-1 input, else CHUNK; other static batches are refused. */
 function chunkOf(model: OnnxModel, spec: TensorSpec): number {
@@ -197,7 +172,7 @@ export async function loadImageFeatureNet(
   opts: FeatureNetOptions = {},
 ): Promise<ImageFeatureNet> {
   const config = await readJson(join(dir, 'config.json'), featureConfigSchema);
-  const preprocess = preprocessOf(config);
+  const preprocess = preprocessFromConfig(config);
   const model = await loadOnnxModel(join(dir, 'model.onnx'), opts.executionProvider ?? 'cpu');
   let outputs: Partial<Record<FeatureKind, string>>;
   let input: TensorSpec;
@@ -262,16 +237,7 @@ export interface ClipNet {
   release(): Promise<void>;
 }
 
-const INT_TYPES = ['int64', 'int32'] as const;
-type IntSpec = TensorSpec & { type: (typeof INT_TYPES)[number] };
-
-function intTensor(spec: IntSpec, rows: number[][]): ort.Tensor {
-  const dims = [rows.length, rows[0].length];
-  const flat = rows.flat();
-  return spec.type === 'int64'
-    ? new ort.Tensor('int64', BigInt64Array.from(flat, BigInt), dims)
-    : new ort.Tensor('int32', Int32Array.from(flat), dims);
-}
+type IntSpec = TensorSpec & { type: IntType };
 
 type ClipConfig = z.output<typeof clipConfigSchema>;
 
@@ -322,7 +288,7 @@ function checkEmbeddingDims(image: ImageSide, text: TextSide): void {
  */
 export async function loadClipNet(dir: string, opts: FeatureNetOptions = {}): Promise<ClipNet> {
   const config = await readJson(join(dir, 'config.json'), clipConfigSchema);
-  const preprocess = preprocessOf(config);
+  const preprocess = preprocessFromConfig(config);
   const single = join(dir, 'model.onnx');
   const towers = [join(dir, 'image_model.onnx'), join(dir, 'text_model.onnx')];
   const hasSingle = await exists(single);
@@ -380,8 +346,8 @@ export async function loadClipNet(dir: string, opts: FeatureNetOptions = {}): Pr
 
   const textFeeds = (prompts: readonly string[]) => {
     const enc = tokenizer.encode([...prompts]);
-    const feeds: Record<string, ort.Tensor> = { [text.ids.name]: intTensor(text.ids, enc.inputIds) };
-    if (text.mask) feeds[text.mask.name] = intTensor(text.mask, enc.attentionMask);
+    const feeds: Record<string, ort.Tensor> = { [text.ids.name]: intTensor(text.ids.type, enc.inputIds) };
+    if (text.mask) feeds[text.mask.name] = intTensor(text.mask.type, enc.attentionMask);
     return feeds;
   };
 
