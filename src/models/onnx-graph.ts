@@ -206,9 +206,17 @@ export class GraphBuilder {
   /**
    * Multi-head softmax attention. `x` is [B, Lq, Dq], `context` is [B, Lk, Dk] (pass `x` for
    * self-attention); W.q is [Dq, dim], W.k and W.v are [Dk, dim], W.o is [dim, Dout]. Returns
-   * [B, Lq, Dout]. Batch and sequence lengths stay dynamic.
+   * [B, Lq, Dout]. Batch and sequence lengths stay dynamic. `bias`, broadcast to [B, H, Lq, Lk], is
+   * added to the logits before Softmax (a key padding mask as 0 / -1e9).
    */
-  attention(x: string, context: string, w: AttentionWeights, heads: number, dim: number): string {
+  attention(
+    x: string,
+    context: string,
+    w: AttentionWeights,
+    heads: number,
+    dim: number,
+    bias?: string,
+  ): string {
     if (dim % heads !== 0) throw new Error(`attention: dim ${dim} is not divisible by ${heads} heads`);
     const headDim = dim / heads;
     // Reshape's 0 copies the input's dim, so [0, 0, H, d] splits heads for any B and L.
@@ -221,7 +229,9 @@ export class GraphBuilder {
     const v = split(this.linear(context, w.v));
     const kT = this.node('Transpose', [k], { perm: [0, 1, 3, 2] });
     const scores = this.node('Mul', [this.node('MatMul', [q, kT]), this.scalar(1 / Math.sqrt(headDim))]);
-    const probs = this.node('Softmax', [scores], { axis: -1 });
+    const probs = this.node('Softmax', [bias === undefined ? scores : this.node('Add', [scores, bias])], {
+      axis: -1,
+    });
     const merged = this.node('Transpose', [this.node('MatMul', [probs, v])], { perm: [0, 2, 1, 3] });
     const flat = this.node('Reshape', [merged, this.ints([0, 0, dim])]);
     return this.linear(flat, w.o, w.oBias);

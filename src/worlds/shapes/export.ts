@@ -63,32 +63,7 @@ class ModelGraph extends GraphBuilder {
       o: this.w(`${prefix}.o`),
       oBias: this.w(`${prefix}.oBias`),
     };
-    if (bias === undefined) return this.attention(x, context, w, heads, dim);
-    return this.maskedAttention(x, context, w, heads, dim, bias);
-  }
-
-  /** GraphBuilder.attention with an additive logit bias (the key padding mask) before Softmax. */
-  private maskedAttention(
-    x: string,
-    context: string,
-    w: { q: string; k: string; v: string; o: string; oBias: string },
-    heads: number,
-    dim: number,
-    bias: string,
-  ): string {
-    const headDim = dim / heads;
-    const split = (t: string) =>
-      this.node('Transpose', [this.node('Reshape', [t, this.ints([0, 0, heads, headDim])])], {
-        perm: [0, 2, 1, 3],
-      });
-    const q = split(this.linear(x, w.q));
-    const k = split(this.linear(context, w.k));
-    const v = split(this.linear(context, w.v));
-    const kT = this.node('Transpose', [k], { perm: [0, 1, 3, 2] });
-    const scores = this.node('Mul', [this.node('MatMul', [q, kT]), this.scalar(1 / Math.sqrt(headDim))]);
-    const probs = this.node('Softmax', [this.node('Add', [scores, bias])], { axis: -1 });
-    const merged = this.node('Transpose', [this.node('MatMul', [probs, v])], { perm: [0, 2, 1, 3] });
-    return this.linear(this.node('Reshape', [merged, this.ints([0, 0, dim])]), w.o, w.oBias);
+    return this.attention(x, context, w, heads, dim, bias);
   }
 
   /** [B, D] -> [B, 1, D], to broadcast a per-sample vector over tokens. */

@@ -56,25 +56,10 @@ class NetGraph extends GraphBuilder {
     return this.node('Add', [x, m]);
   }
 
-  /** GraphBuilder.attention, with the optional logit bias before Softmax. */
+  /** Self-attention from the named weights, with the optional logit bias. */
   private selfAttention(x: string, prefix: string, heads: number, dim: number, bias?: string): string {
     const [q, k, v, o, oBias] = ['q', 'k', 'v', 'o', 'oBias'].map((n) => this.w(`${prefix}.${n}`));
-    if (bias === undefined) return this.attention(x, x, { q, k, v, o, oBias }, heads, dim);
-    const headDim = dim / heads;
-    const split = (t: string) =>
-      this.node('Transpose', [this.node('Reshape', [t, this.ints([0, 0, heads, headDim])])], {
-        perm: [0, 2, 1, 3],
-      });
-    const kT = this.node('Transpose', [split(this.linear(x, k))], { perm: [0, 1, 3, 2] });
-    const scores = this.node('Mul', [
-      this.node('MatMul', [split(this.linear(x, q)), kT]),
-      this.scalar(1 / Math.sqrt(headDim)),
-    ]);
-    const probs = this.node('Softmax', [this.node('Add', [scores, bias])], { axis: -1 });
-    const merged = this.node('Transpose', [this.node('MatMul', [probs, split(this.linear(x, v))])], {
-      perm: [0, 2, 1, 3],
-    });
-    return this.linear(this.node('Reshape', [merged, this.ints([0, 0, dim])]), o, oBias);
+    return this.attention(x, x, { q, k, v, o, oBias }, heads, dim, bias);
   }
 
   /** A cnn.ts convolution as ONNX Conv: its [9·Cin, Cout] matmul weight becomes [Cout, Cin, 3, 3]. */
