@@ -23,17 +23,12 @@ import {
 import { exportClassifier, exportClip } from '../../../src/worlds/shapes/feature-nets/export.js';
 import { networkPixels } from '../../../src/worlds/shapes/feature-nets/images.js';
 import { classifierTargets, KINDS, kindIndex } from '../../../src/worlds/shapes/feature-nets/labels.js';
-import {
-  classifierOnnx,
-  clipImageOnnx,
-  clipTextOnnx,
-  type Weights,
-} from '../../../src/worlds/shapes/feature-nets/onnx.js';
+import { classifierOnnx, clipImageOnnx, clipTextOnnx } from '../../../src/worlds/shapes/feature-nets/onnx.js';
 import { siblingScene } from '../../../src/worlds/shapes/feature-nets/siblings.js';
 import { textTokenizer } from '../../../src/worlds/shapes/feature-nets/text-encoder.js';
 import * as world from '../../../src/worlds/shapes/index.js';
-import { PAD_ID } from '../../../src/worlds/shapes/model-tokenizer.js';
 import { HELD_OUT_SEED } from '../../../src/worlds/shapes/prompt-sets.js';
+import { perturbed, randomIds, relativeError } from '../../fixtures/parity.js';
 
 const CNN = { imageSize: 32, channels: [4, 6, 8] };
 const TINY_CLASSIFIER: ClassifierConfig = { cnn: CNN, featureDim: 24, auxWeight: 0.5 };
@@ -45,39 +40,9 @@ const TINY_CLIP: ClipConfig = {
   maxLogitScale: 100,
 };
 
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  assert.equal(actual.length, expected.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / scale;
-}
-
-/** Fresh weights with every tensor nudged, so zero biases and unit norms are exercised too. */
-function perturbed(weights: Weights, rng: Rng): Weights {
-  return new Map(
-    [...weights].map(([k, t]) => [k, { shape: t.shape, data: t.data.map((v) => v + 0.05 * rng.normal()) }]),
-  );
-}
-
 const BATCH = 3;
 const images = (rng: Rng) => rng.normalArray(BATCH * 3 * 32 * 32);
 const imageTensor = (x: Float32Array) => np.array(x).reshape([BATCH, 3, 32, 32]);
-
-/** BOS, a few words, EOS, padding: prompts of different lengths. */
-function randomIds(rng: Rng, cfg: ClipConfig['text']): Int32Array {
-  const ids = new Int32Array(BATCH * cfg.maxTokens).fill(PAD_ID);
-  for (let b = 0; b < BATCH; b++) {
-    const words = 1 + rng.int(cfg.maxTokens - 2);
-    ids[b * cfg.maxTokens] = 1;
-    for (let i = 1; i <= words; i++) ids[b * cfg.maxTokens + i] = 4 + rng.int(cfg.vocabSize - 4);
-    ids[b * cfg.maxTokens + words + 1] = 2;
-  }
-  return ids;
-}
 
 const data = (t: Tensor) => t.dataSync() as Float32Array;
 const rgb = (chw: Float32Array): RgbImage => ({ width: 32, height: 32, chw });
@@ -103,7 +68,7 @@ test('ONNX export of a fresh CLIP pair matches the engine', async () => {
   const weights = perturbed(toHost(like), rng);
   const params = fromHost(like, weights);
   const x = images(rng);
-  const ids = randomIds(rng, TINY_CLIP.text);
+  const ids = randomIds(rng, BATCH, TINY_CLIP.text);
   const imageEmbeds = data(embedImages(TINY_CLIP, params.image, imageTensor(x)));
   const textEmbeds = data(
     embedTexts(TINY_CLIP, params.text, np.array(ids, { dtype: np.int32 }).reshape([BATCH, -1])),

@@ -24,6 +24,7 @@ import {
 } from '../../../src/worlds/shapes/model.js';
 import { PAD_ID } from '../../../src/worlds/shapes/model-tokenizer.js';
 import { makeTokenizer } from '../../../src/worlds/shapes/train.js';
+import { perturbed, randomIds, relativeError } from '../../fixtures/parity.js';
 
 const MODEL_DIR = DEFAULT_MODEL_DIR;
 
@@ -42,35 +43,6 @@ const TINY: ModelConfig = {
   mlpRatio: 2,
   timeFreqDim: 16,
 };
-
-/** Random token ids: BOS, some words, EOS, then padding, like real prompts. */
-function randomIds(rng: Rng, batch: number, cfg: ModelConfig): Int32Array {
-  const ids = new Int32Array(batch * cfg.maxTokens).fill(PAD_ID);
-  for (let b = 0; b < batch; b++) {
-    const words = 1 + rng.int(cfg.maxTokens - 2);
-    ids[b * cfg.maxTokens] = 1;
-    for (let i = 1; i <= words; i++) ids[b * cfg.maxTokens + i] = 4 + rng.int(cfg.vocabSize - 4);
-    ids[b * cfg.maxTokens + words + 1] = 2;
-  }
-  return ids;
-}
-
-function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / scale;
-}
-
-/** Randomises adaLN-Zero's zero-initialised layers so the parity check exercises every path. */
-function perturbed(weights: Weights, rng: Rng): Weights {
-  return new Map(
-    [...weights].map(([k, t]) => [k, { shape: t.shape, data: t.data.map((v) => v + 0.05 * rng.normal()) }]),
-  );
-}
 
 /** Runs both engines on the same random inputs and checks they agree. */
 async function checkParity(
