@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { PAPER_DEFAULTS } from '../src/policy/config.js';
-import { highQuality, oracleIndex, type RewardConfig, rewards, topKIndices } from '../src/policy/reward.js';
+import {
+  autoGamma,
+  highQuality,
+  oracleIndex,
+  type RewardConfig,
+  rewards,
+  topKIndices,
+} from '../src/policy/reward.js';
 
 const cfg: RewardConfig = {
   kind: 'topk',
@@ -43,4 +50,21 @@ test('oracle picks the fewest steps that reach the top-k', () => {
   assert.equal(oracleIndex([0.1, 0.2, 0.9, 0.8, 0.7], cfg), 2);
   assert.equal(oracleIndex([-2, -2, -2, -2, -1], { ...cfg, kind: 'threshold' }), 4);
   assert.throws(() => rewards([1, 2], cfg), /expected 5 scores/);
+});
+
+test('auto gamma puts every failing choice below the worst passing one, and is at least 1', () => {
+  const { gamma: _, ...criterion } = cfg;
+  const easy = [0.1, 0.5, 0.3, 0.2, 0.4];
+  assert.equal(autoGamma([easy], criterion), 1);
+  // A hard prompt: its passing images score about -2, so saved + 2Q is near -4.
+  const hard = [-2.5, -2.0, -1.9, -2.2, -1.8];
+  const gamma = autoGamma([easy, hard], criterion);
+  // Worst passing reward: 50 steps, Q -1.8 -> 0 + 2·(-1.8) = -3.6; one below it.
+  assert.ok(Math.abs(gamma - 4.6) < 1e-12);
+  for (const scores of [easy, hard]) {
+    const r = rewards(scores, { ...criterion, gamma });
+    const good = highQuality(scores, { ...criterion, gamma });
+    const worstGood = Math.min(...r.filter((_, i) => good[i]));
+    for (const [i, ri] of r.entries()) if (!good[i]) assert.ok(ri < worstGood);
+  }
 });

@@ -9,9 +9,9 @@ import { DEFAULT_MODEL_DIR } from '../paths.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
 import { loadCheckpoint, saveCheckpoint } from '../policy/checkpoint.js';
 import { PAPER_DEFAULTS } from '../policy/config.js';
-import { dataHash, splitByPrompt } from '../policy/dataset.js';
+import { dataHash, scoreRows, splitByPrompt } from '../policy/dataset.js';
 import { networkConfig } from '../policy/network.js';
-import { oracleIndex, type RewardConfig } from '../policy/reward.js';
+import { autoGamma, oracleIndex, type RewardConfig } from '../policy/reward.js';
 import { StepSelector } from '../policy/selector.js';
 import { type TrainOptions, trainPolicy } from '../policy/train.js';
 import { loadScorer } from '../quality/index.js';
@@ -22,7 +22,7 @@ const RewardFlags = {
   reward: z.enum(['topk', 'threshold', 'steps-only']),
   lambda: numberFlag,
   k: intFlag(1),
-  gamma: numberFlag,
+  gamma: z.union([z.literal('auto'), numberFlag], { error: 'expected "auto" or a number' }),
   threshold: numberFlag,
 };
 
@@ -101,7 +101,11 @@ export function registerPolicy(program: Command) {
     .option('--reward <kind>', 'topk (Eq. 5), threshold, or steps-only', 'topk')
     .option('--lambda <x>', 'weight of the quality term', String(PAPER_DEFAULTS.lambda))
     .option('--k <n>', 'top-k for "high quality"', String(PAPER_DEFAULTS.topK))
-    .option('--gamma <x>', 'penalty for a low-quality choice', String(PAPER_DEFAULTS.gamma))
+    .option(
+      '--gamma <x|auto>',
+      'penalty for a low-quality choice; auto: the smallest (>= 1) below every high-quality reward of the training prompts',
+      String(PAPER_DEFAULTS.gamma),
+    )
     .option('--threshold <x>', 'score threshold for --reward threshold', '0')
     .option('--seed <n>', 'seed of weights, shuffles and sampled actions', '0')
     .option('--resume', 'continue from the checkpoint in --out', false)
@@ -118,14 +122,16 @@ export function registerPolicy(program: Command) {
       const data = await policyDataset(pipe, prompts);
       await pipe.model.release();
       const split = splitByPrompt(data);
-      const reward: RewardConfig = {
+      const criterion = {
         kind: flags.reward,
         steps,
         lambda: flags.lambda,
         topK: flags.k,
-        gamma: flags.gamma,
         threshold: flags.threshold,
       };
+      const gamma =
+        flags.gamma === 'auto' ? autoGamma(scoreRows(data, split.train), criterion) : flags.gamma;
+      const reward: RewardConfig = { ...criterion, gamma };
       const options: TrainOptions = {
         epochs: flags.epochs,
         batchSize: flags.batch,
@@ -151,7 +157,7 @@ export function registerPolicy(program: Command) {
       const network = resume?.network ?? networkConfig(data.dims.l, data.dims.d, steps.length);
       console.log(
         `${data.dims.n} prompts (train ${split.train.length}, val ${split.val.length}, test ${split.test.length}) ` +
-          `from ${flags.db} [scorer ${settings.scorer}, S = ${steps.join(',')}]`,
+          `from ${flags.db} [scorer ${settings.scorer}, S = ${steps.join(',')}, gamma ${gamma.toFixed(3)}]`,
       );
       mkdirSync(flags.out, { recursive: true });
       const commandLine = ['adadiff', ...process.argv.slice(2)];

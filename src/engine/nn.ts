@@ -3,7 +3,7 @@
  * ownership rule: array arguments are consumed (pass `x.ref` to keep one), so a layer can be written
  * as a straight chain of calls. Parameters are passed as owned references too.
  */
-import { lax, nn, numpy as np } from '@jax-js/jax';
+import { nn, numpy as np } from '@jax-js/jax';
 
 export type Tensor = np.Array;
 
@@ -24,9 +24,30 @@ export function layerNorm(x: Tensor, scale?: Tensor, bias?: Tensor, eps = 1e-5):
   return y;
 }
 
+/**
+ * erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7), written out in elementwise ops. It gives
+ * the same values as the library's lax.erf on WebAssembly, but its gradient runs ~10x faster there
+ * (an MLP step at batch 64 x 64 tokens: 0.36 s against 3.7 s).
+ */
+function erf(x: Tensor): Tensor {
+  const ax = np.abs(x.ref);
+  const t = np.reciprocal(ax.ref.mul(0.3275911).add(1));
+  const poly = t.ref
+    .mul(1.061405429)
+    .add(-1.453152027)
+    .mul(t.ref)
+    .add(1.421413741)
+    .mul(t.ref)
+    .add(-0.284496736)
+    .mul(t.ref)
+    .add(0.254829592)
+    .mul(t);
+  return np.sign(x).mul(np.exp(np.square(ax).neg()).mul(poly).neg().add(1));
+}
+
 /** Exact GELU, 0.5·x·(1 + erf(x/√2)), matching the ONNX export's Erf form. */
 export function gelu(x: Tensor): Tensor {
-  return x.ref.mul(lax.erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
+  return x.ref.mul(erf(x.mul(Math.SQRT1_2)).add(1)).mul(0.5);
 }
 
 /** SiLU, x·sigmoid(x). */
@@ -85,4 +106,25 @@ export function timestepEmbedding(t: Tensor, dim: number): Tensor {
     .reshape([-1, 1])
     .mul(np.array(freqs).reshape([1, half]));
   return np.concatenate([np.cos(args.ref), np.sin(args)], -1);
+}
+
+/**
+ * 3x3 'same' convolution (zero padding) of an NHWC map, w [9·Cin, Cout] with rows ordered
+ * (dy, dx, input channel). The engine's own conv is very slow on WebAssembly, so this is one matmul
+ * over the nine shifted copies of the input (im2col); exporters write w as an ONNX Conv kernel.
+ */
+export function conv3x3(x: Tensor, w: Tensor, b?: Tensor): Tensor {
+  const [, h, wd] = x.shape;
+  const padded = np.pad(x, [
+    [0, 0],
+    [1, 1],
+    [1, 1],
+    [0, 0],
+  ]);
+  const shifted: Tensor[] = [];
+  for (let dy = 0; dy < 3; dy++) {
+    for (let dx = 0; dx < 3; dx++) shifted.push(padded.ref.slice([], [dy, dy + h], [dx, dx + wd], []));
+  }
+  padded.dispose();
+  return linear(np.concatenate(shifted, -1), w, b);
 }

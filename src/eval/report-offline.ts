@@ -5,7 +5,7 @@
  * epochs) and compare them on the test prompts with random policies and the oracle.
  */
 import { disposeTree } from '../engine/index.js';
-import { type DataSplit, type PolicyDataset, rewardTable } from '../policy/dataset.js';
+import { type DataSplit, type PolicyDataset, rewardTable, scoreRows } from '../policy/dataset.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
 import type { NetworkConfig } from '../policy/network.js';
 import { oracleIndex, type RewardConfig } from '../policy/reward.js';
@@ -61,7 +61,7 @@ export function randomOutcome(d: OfflineData, rows: readonly number[], subset: r
 /** The oracle's action on each row: the fewest steps that count as high quality under `reward`. */
 export function oracleActions(d: OfflineData, rows: readonly number[], reward: RewardConfig): number[] {
   const n = d.steps.length;
-  return rows.map((row) => oracleIndex([...d.data.scores.subarray(row * n, (row + 1) * n)], reward));
+  return scoreRows(d.data, rows).map((scores) => oracleIndex(scores, reward));
 }
 
 export interface QuickTraining {

@@ -186,6 +186,24 @@ export class GraphBuilder {
     return b === undefined ? y : this.node('Add', [y, b]);
   }
 
+  /**
+   * 3x3 'same' convolution of an NCHW map. The kernel comes in the training engine's im2col layout,
+   * a [9·Cin, Cout] matmul weight with rows ordered (dy, dx, input channel), and is stored as the
+   * ONNX kernel [Cout, Cin, 3, 3] under `name`.
+   */
+  conv3x3(x: string, name: string, kernel: { data: Float32Array; shape: readonly number[] }, b?: string): string {
+    const [rows, cout] = kernel.shape;
+    const cin = rows / 9;
+    const oihw = new Float32Array(rows * cout);
+    for (let o = 0; o < cout; o++) {
+      for (let c = 0; c < cin; c++) {
+        for (let k = 0; k < 9; k++) oihw[(o * cin + c) * 9 + k] = kernel.data[(k * cin + c) * cout + o];
+      }
+    }
+    const w = this.initializer(name, oihw, [cout, cin, 3, 3]);
+    return this.node('Conv', b === undefined ? [x, w] : [x, w, b], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+  }
+
   /** LayerNormalization over the last axis (opset >= 17). */
   layerNorm(x: string, scale: string, bias: string, epsilon = 1e-5): string {
     return this.node('LayerNormalization', [x, scale, bias], { axis: -1, epsilon: floatAttr(epsilon) });

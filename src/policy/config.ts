@@ -10,11 +10,11 @@ export const PAPER_DEFAULTS = {
   /** An image is "high quality" when its score ranks top-k among the prompt's |S| images. */
   topK: 3,
   /**
-   * Penalty for a low-quality choice. The paper does not give it. 1 makes the cheapest failing
-   * choice (reward -1) worse than any passing one (>= 0 + lambda * Q, with Q ~ N(0, 1) scores
-   * mostly above -0.5), without dwarfing the step term the way a large penalty would.
+   * Penalty for a low-quality choice; the paper does not give it. 'auto' (reward.ts `autoGamma`)
+   * takes the smallest penalty, at least 1, that makes every low-quality choice worse than every
+   * high-quality one on the training prompts, so the policy never gains by failing; a number fixes it.
    */
-  gamma: 1,
+  gamma: 'auto' as number | 'auto',
   batchSize: 256,
   epochs: 200,
   learningRate: 1e-5,

@@ -67,6 +67,12 @@ export function splitByPrompt(ds: PolicyDataset, opts: Partial<SplitOptions> = {
   return split;
 }
 
+/** The quality scores of the given rows, one array per prompt in S's order. */
+export function scoreRows(ds: PolicyDataset, rows: readonly number[]): number[][] {
+  const { actions } = ds.dims;
+  return rows.map((row) => [...ds.scores.subarray(row * actions, (row + 1) * actions)]);
+}
+
 /** sha256 over dims, prompt ids, features, mask and scores: what a checkpoint was trained on. */
 export function dataHash(ds: PolicyDataset): string {
   const bytes = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -98,7 +104,7 @@ export function rewardTable(ds: PolicyDataset, cfg: RewardConfig): Float32Array 
     throw new Error(`dataset has ${actions} scores per prompt, S has ${cfg.steps.length} step counts`);
   const table = new Float32Array(n * actions);
   for (let i = 0; i < n; i++)
-    table.set(rewards([...ds.scores.subarray(i * actions, (i + 1) * actions)], cfg), i * actions);
+    table.set(rewards(scoreRows(ds, [i])[0], cfg), i * actions);
   return table;
 }
 

@@ -57,3 +57,27 @@ export function oracleIndex(scores: readonly number[], cfg: RewardConfig): numbe
   const first = good.indexOf(true);
   return first >= 0 ? first : scores.indexOf(Math.max(...scores));
 }
+
+/**
+ * The penalty `--gamma auto` picks: the smallest one, at least `floor`, that puts every
+ * low-quality choice `margin` below the worst high-quality choice of any prompt in `scoreRows`.
+ * The paper leaves gamma open; with an absolute Q, a fixed gamma of 1 is no penalty at all for
+ * prompts whose best images score below -0.5 (R = saved + lambda·Q < -1), and a policy trained
+ * on them learns to fail cheaply. Computed on the training split only.
+ */
+export function autoGamma(
+  scoreRows: readonly (readonly number[])[],
+  cfg: Omit<RewardConfig, 'gamma'>,
+  floor = 1,
+  margin = 1,
+): number {
+  let worstPassing = Number.POSITIVE_INFINITY;
+  for (const scores of scoreRows) {
+    const r = rewards(scores, { ...cfg, gamma: 0 });
+    highQuality(scores, { ...cfg, gamma: 0 }).forEach((good, i) => {
+      if (good) worstPassing = Math.min(worstPassing, r[i]);
+    });
+  }
+  if (!Number.isFinite(worstPassing)) return floor;
+  return Math.max(floor, margin - worstPassing);
+}

@@ -22,6 +22,7 @@ import {
   refTree,
   type Tensor,
   tensor,
+  tree,
   valueAndGrad,
   zerosLike,
 } from '../engine/index.js';
@@ -166,27 +167,45 @@ export function policyLoss(
 
 type Learner = { params: PolicyParams; opt: AdamState };
 
-function makeStep(cfg: NetworkConfig, opts: TrainOptions) {
+/**
+ * Rows per jitted gradient call. The WebAssembly backend allocates a jitted program's buffers
+ * from one 4 GiB memory, which a batch of 256 prompts of 64 x 128 features overflows; larger
+ * batches are split into micro-batches whose gradients are summed, weighted by their share of the
+ * batch, before the one Adam step, which is the same gradient as the whole batch's. (With
+ * REINFORCE's 'mean' baseline, the baseline is the micro-batch's mean.)
+ */
+export const MICRO_BATCH = 64;
+
+/** acc + weight · ∇loss for one micro-batch, and the summed reward of its sampled actions. */
+function makeGradient(cfg: NetworkConfig, opts: TrainOptions) {
   return jit(
     (
-      state: Learner,
+      params: PolicyParams,
+      acc: PolicyParams,
       features: Tensor,
       mask: Tensor,
       rewards: Tensor,
       uniforms: Tensor,
-      lr: Tensor,
-      step: Tensor,
+      weight: Tensor,
     ) => {
+      const [b] = uniforms.shape;
       const [[loss, reward], grads] = valueAndGrad(
         (p: PolicyParams) => policyLoss(cfg, opts, p, features, mask, rewards, uniforms),
         { hasAux: true },
-      )(refTree(state.params));
+      )(params);
       loss.dispose();
-      const next = adamw(ADAM, state.params, grads, state.opt, lr, step);
-      return { params: next.params as PolicyParams, opt: next.state, reward };
+      const sum = tree.map((a: Tensor, g: Tensor) => a.add(g.mul(weight.ref)), acc, grads) as PolicyParams;
+      weight.dispose();
+      return { acc: sum, rewardSum: reward.mul(b) };
     },
   );
 }
+
+const makeApply = () =>
+  jit((state: Learner, grads: PolicyParams, lr: Tensor, step: Tensor) => {
+    const next = adamw(ADAM, state.params, grads, state.opt, lr, step);
+    return { params: next.params as PolicyParams, opt: next.state };
+  });
 
 /** Runs epochs `resume.epoch + 1 ..= options.epochs`; the caller owns (and disposes) the returned state. */
 export async function trainPolicy(run: TrainRun): Promise<TrainState> {
@@ -203,7 +222,8 @@ export async function trainPolicy(run: TrainRun): Promise<TrainState> {
   const table = rewardTable(data, reward);
   const n = cfg.actions;
   let state = run.resume ?? freshState(cfg, opts.seed);
-  const step = makeStep(cfg, opts);
+  const gradient = makeGradient(cfg, opts);
+  const apply = makeApply();
   try {
     while (state.epoch < opts.epochs) {
       const started = performance.now();
@@ -214,20 +234,25 @@ export async function trainPolicy(run: TrainRun): Promise<TrainState> {
       let rewardSum = 0;
       for (let at = 0; at < order.length; at += opts.batchSize) {
         const rows = order.slice(at, at + opts.batchSize);
-        const { features, mask } = featureTensors(cfg, gatherBatch(data, rows));
-        const uniforms = Float32Array.from(rows, () => rng.uniform());
+        let grads = zerosLike(learner.params) as PolicyParams;
+        for (let m = 0; m < rows.length; m += MICRO_BATCH) {
+          const micro = rows.slice(m, m + MICRO_BATCH);
+          const { features, mask } = featureTensors(cfg, gatherBatch(data, micro));
+          const uniforms = Float32Array.from(micro, () => rng.uniform());
+          const out = gradient(
+            refTree(learner.params),
+            grads,
+            features,
+            mask,
+            tensor(gatherRewards(table, n, micro), [micro.length, n]),
+            np.array(uniforms),
+            np.array(micro.length / rows.length),
+          );
+          grads = out.acc;
+          rewardSum += (await out.rewardSum.data())[0];
+        }
         adamStep++;
-        const out = step(
-          learner,
-          features,
-          mask,
-          tensor(gatherRewards(table, n, rows), [rows.length, n]),
-          np.array(uniforms),
-          np.array(opts.learningRate),
-          np.array(adamStep),
-        );
-        learner = { params: out.params, opt: out.opt };
-        rewardSum += (await out.reward.data())[0] * rows.length;
+        learner = apply(learner, grads, np.array(opts.learningRate), np.array(adamStep));
       }
       const val = await evaluatePolicy(
         cfg,
@@ -250,7 +275,8 @@ export async function trainPolicy(run: TrainRun): Promise<TrainState> {
       await run.onEpoch?.(log, state);
     }
   } finally {
-    step.dispose();
+    gradient.dispose();
+    apply.dispose();
   }
   return state;
 }

@@ -15,7 +15,7 @@ export const SYNTHETIC_REWARD: RewardConfig = {
   steps: PAPER_DEFAULTS.steps,
   lambda: PAPER_DEFAULTS.lambda,
   topK: PAPER_DEFAULTS.topK,
-  gamma: PAPER_DEFAULTS.gamma,
+  gamma: 1,
   threshold: 0,
 };
 

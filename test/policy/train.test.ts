@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  type AdamState,
+  adamw,
   disposeTree,
   initEngine,
   jit,
@@ -11,13 +13,16 @@ import {
   tensor,
   toHost,
   valueAndGrad,
+  zerosLike,
 } from '../../src/engine/index.js';
 import { gatherBatch, gatherRewards, rewardTable, splitByPrompt } from '../../src/policy/dataset.js';
 import { bestPossibleReward, constantPolicyRewards } from '../../src/policy/evaluate.js';
 import { featureTensors, initPolicy, networkConfig, type PolicyParams } from '../../src/policy/network.js';
 import {
+  ADAM,
   type EpochLog,
   type GradientEstimator,
+  MICRO_BATCH,
   policyLoss,
   TRAIN_DEFAULTS,
   type TrainOptions,
@@ -120,4 +125,50 @@ test("REINFORCE's gradient is an unbiased estimate of the exact one", async () =
       assert.ok(Math.abs(e[i] - r[i]) < 0.01 * scale, `${name}[${i}]: ${e[i]} vs ${r[i]}`);
   }
   disposeTree(params);
+});
+
+test('a batch larger than MICRO_BATCH takes the whole batch’s gradient in one Adam step', async () => {
+  await initEngine();
+  const rows = split.train.slice(0, MICRO_BATCH + 40);
+  const options: TrainOptions = { ...fast, epochs: 1, batchSize: rows.length, gradient: 'exact' };
+  const state = await trainPolicy({
+    data,
+    split: { ...split, train: rows },
+    reward: SYNTHETIC_REWARD,
+    network,
+    options,
+  });
+  assert.equal(state.step, 1);
+  // The same step by hand: the full batch's exact-gradient loss, then AdamW.
+  const params = initPolicy(network, options.seed);
+  const { features, mask } = featureTensors(network, gatherBatch(data, rows));
+  const [[loss, sampled], grads] = valueAndGrad(
+    (q: PolicyParams) =>
+      policyLoss(
+        network,
+        options,
+        q,
+        features,
+        mask,
+        tensor(gatherRewards(table, actions, rows), [rows.length, actions]),
+        np.zeros([rows.length]),
+      ),
+    { hasAux: true },
+  )(refTree(params));
+  loss.dispose();
+  sampled.dispose();
+  const opt = { m: zerosLike(params), v: zerosLike(params) };
+  const update = jit((p: PolicyParams, g: PolicyParams, o: AdamState, lr: Tensor, step: Tensor) =>
+    adamw(ADAM, p, g, o, lr, step),
+  );
+  const expected = toHost(update(params, grads, opt, np.array(options.learningRate), np.array(1)).params);
+  update.dispose();
+  const actual = toHost(state.params);
+  for (const [name, e] of expected) {
+    const a = actual.get(name)!.data;
+    const scale = Math.max(1e-6, ...e.data.map(Math.abs));
+    for (let i = 0; i < a.length; i++)
+      assert.ok(Math.abs(a[i] - e.data[i]) < 1e-5 * scale, `${name}[${i}]: ${a[i]} vs ${e.data[i]}`);
+  }
+  disposeTree(state.params);
 });

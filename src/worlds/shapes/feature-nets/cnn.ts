@@ -3,12 +3,11 @@
  * after all but the last), 32x32 in, a 4x4 map of `channels.at(-1)` out. Within an eight-minute
  * budget a ViT of the same cost, or this CNN with average pooling, barely learned shapes (objects
  * cover a few percent of the canvas, and averaging dilutes them with background); max pooling
- * keeps them. The engine's own conv is very slow on WebAssembly, so each convolution is one matmul
- * over the nine shifted copies of its input (im2col); onnx.ts writes the same weights as ONNX Conv.
+ * keeps them. Convolutions are the engine's conv3x3 (im2col); onnx.ts writes them as ONNX Conv.
  */
-import { np, type Tensor } from '../../../engine/index.js';
+import { conv3x3, np, type Tensor } from '../../../engine/index.js';
 import type { Rng } from '../../../util/random.js';
-import { affine, type Dense, initDense } from './layers.js';
+import { type Dense, initDense } from './layers.js';
 
 export interface CnnConfig {
   readonly imageSize: number;
@@ -26,23 +25,6 @@ export function initCnn(cfg: CnnConfig, rng: Rng): CnnParams {
 /** Side of the output map. */
 export const mapSize = (cfg: CnnConfig) => cfg.imageSize / 2 ** (cfg.channels.length - 1);
 
-/** 3x3 convolution with zero padding of an NHWC map. */
-function conv3x3(x: Tensor, p: Dense): Tensor {
-  const [, h, w] = x.shape;
-  const padded = np.pad(x, [
-    [0, 0],
-    [1, 1],
-    [1, 1],
-    [0, 0],
-  ]);
-  const shifted: Tensor[] = [];
-  for (let dy = 0; dy < 3; dy++) {
-    for (let dx = 0; dx < 3; dx++) shifted.push(padded.ref.slice([], [dy, dy + h], [dx, dx + w], []));
-  }
-  padded.dispose();
-  return affine(np.concatenate(shifted, -1), p);
-}
-
 function maxPool2(x: Tensor): Tensor {
   const [b, h, w, c] = x.shape;
   return np.max(x.reshape([b, h / 2, 2, w / 2, 2, c]), [2, 4]);
@@ -52,7 +34,7 @@ function maxPool2(x: Tensor): Tensor {
 export function cnnTrunk(p: CnnParams, x: Tensor): Tensor {
   let h = x.transpose([0, 2, 3, 1]);
   p.forEach((layer, i) => {
-    h = np.maximum(conv3x3(h, layer), 0);
+    h = np.maximum(conv3x3(h, layer.w, layer.b), 0);
     if (i < p.length - 1) h = maxPool2(h);
   });
   return h;

@@ -62,21 +62,12 @@ class NetGraph extends GraphBuilder {
     return this.attention(x, x, { q, k, v, o, oBias }, heads, dim, bias);
   }
 
-  /** A cnn.ts convolution as ONNX Conv: its [9·Cin, Cout] matmul weight becomes [Cout, Cin, 3, 3]. */
+  /** A cnn.ts convolution as ONNX Conv. */
   private conv(x: string, prefix: string): string {
     const name = `${prefix}.w`;
     const t = this.weights.get(name);
     if (!t) throw new Error(`export: the weights have no tensor "${name}"`);
-    const [rows, cout] = t.shape;
-    const cin = rows / 9;
-    const kernel = new Float32Array(rows * cout);
-    for (let o = 0; o < cout; o++) {
-      for (let c = 0; c < cin; c++) {
-        for (let k = 0; k < 9; k++) kernel[(o * cin + c) * 9 + k] = t.data[(k * cin + c) * cout + o];
-      }
-    }
-    const w = this.initializer(name, kernel, [cout, cin, 3, 3]);
-    return this.node('Conv', [x, w, this.w(`${prefix}.b`)], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+    return this.conv3x3(x, name, t, this.w(`${prefix}.b`));
   }
 
   /** cnn.ts `cnnTrunk`, in ONNX's NCHW: [B, 3, S, S] -> [B, C, m, m]. */
