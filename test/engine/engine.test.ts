@@ -2,9 +2,11 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   adamw,
+  conv3x3,
   decodeSafetensors,
   encodeSafetensors,
   fromHost,
+  gelu,
   initEngine,
   jit,
   np,
@@ -57,4 +59,54 @@ test('jitted AdamW steps minimise a quadratic', async () => {
     [...x].every((v) => Math.abs(v - 3) < 0.05),
     `x = ${[...x]}`,
   );
+});
+
+/** erf by its Maclaurin series (exact to double precision for |x| <= 3). */
+function erfSeries(x: number): number {
+  let term = x;
+  let sum = x;
+  for (let n = 1; n < 200; n++) {
+    term *= (-x * x) / n;
+    sum += term / (2 * n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
+
+test('gelu is 0.5·x·(1 + erf(x/√2)) and its gradient is the analytic one', async () => {
+  await initEngine();
+  const xs = Float32Array.from({ length: 81 }, (_, i) => (i - 40) / 10);
+  const values = (await gelu(np.array(xs)).data()) as Float32Array;
+  const grads = (await valueAndGrad((x: Tensor) => gelu(x).sum())(np.array(xs))[1].data()) as Float32Array;
+  xs.forEach((x, i) => {
+    const phi = Math.exp((-x * x) / 2) / Math.sqrt(2 * Math.PI);
+    const cdf = 0.5 * (1 + erfSeries(x / Math.SQRT2));
+    assert.ok(Math.abs(values[i] - x * cdf) < 1e-6, `gelu(${x}) = ${values[i]}, expected ${x * cdf}`);
+    assert.ok(Math.abs(grads[i] - (cdf + x * phi)) < 1e-5, `gelu'(${x}) = ${grads[i]}`);
+  });
+});
+
+test('conv3x3 is a zero-padded 3x3 convolution of an NHWC map', async () => {
+  await initEngine();
+  const [b, h, w, cin, cout] = [2, 5, 4, 3, 2];
+  const x = Float32Array.from({ length: b * h * w * cin }, (_, i) => Math.sin(i));
+  const k = Float32Array.from({ length: 9 * cin * cout }, (_, i) => Math.cos(i));
+  const y = (await conv3x3(
+    np.array(x).reshape([b, h, w, cin]),
+    np.array(k).reshape([9 * cin, cout]),
+  ).data()) as Float32Array;
+  for (let n = 0; n < b; n++)
+    for (let r = 0; r < h; r++)
+      for (let c = 0; c < w; c++)
+        for (let o = 0; o < cout; o++) {
+          let sum = 0;
+          for (let dy = 0; dy < 3; dy++)
+            for (let dx = 0; dx < 3; dx++) {
+              const [rr, cc] = [r + dy - 1, c + dx - 1];
+              if (rr < 0 || rr >= h || cc < 0 || cc >= w) continue;
+              for (let i = 0; i < cin; i++)
+                sum += x[((n * h + rr) * w + cc) * cin + i] * k[((dy * 3 + dx) * cin + i) * cout + o];
+            }
+          const got = y[((n * h + r) * w + c) * cout + o];
+          assert.ok(Math.abs(got - sum) < 1e-4, `y[${n},${r},${c},${o}] = ${got}, expected ${sum}`);
+        }
 });
