@@ -1,22 +1,41 @@
 #!/usr/bin/env bash
-# Rebuilds every artefact of the embedded shapes world after the model itself (models/shapes, made by
-# `adadiff world train` + `world export`, see models/shapes/TRAINING.md): the held-out prompt set,
-# its collect database, the world evidence, the trained policy and its evaluation. Seeded
-# throughout; collect is resumable, so an interrupted run continues where it stopped.
+# Rebuilds every artefact of the embedded shapes world downstream of the model itself
+# (models/shapes, made by `adadiff world train` + `world export`, see models/shapes/TRAINING.md):
+# the held-out prompt sets, their collect databases, the world evidence, the shipped policy, the
+# policy-gradient comparison and the evaluation report. Seeded throughout; collect is resumable, so
+# an interrupted run continues where it stopped when the script is run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 adadiff() { node bin/adadiff.js "$@"; }
 D=data/shapes
-N=${PROMPTS:-1000}
-mkdir -p "$D" docs/results
+R=docs/results
+N=${PROMPTS:-600}
+EPOCHS=${POLICY_EPOCHS:-60}
+mkdir -p "$D" "$R"
 
 # Held-out prompts (seeds apart from the model's training scenes); the policy splits them 80/10/10.
 adadiff world prompts --n "$N" --dialect terse --seed 1000000 --out "$D/prompts-terse.jsonl"
+# The other dialect, for zero-shot transfer (Table 4).
+adadiff world prompts --n 200 --dialect verbose --seed 3000000 --out "$D/prompts-verbose.jsonl"
 
-# One collect at 5..50 steps serves the world evidence (needs 5) and AdaDiff's S = 10..50.
+# One DDIM collect at 5..50 steps serves the world evidence (needs 5) and AdaDiff's S = 10..50.
 adadiff collect --prompts "$D/prompts-terse.jsonl" --db "$D/collect-ddim.sqlite" --steps 5,10,20,30,40,50 --batch 32
-adadiff world evidence --db "$D/collect-ddim.sqlite" --out docs/results/evidence
+adadiff world evidence --db "$D/collect-ddim.sqlite" --out "$R/evidence"
+adadiff collect --prompts "$D/prompts-verbose.jsonl" --db "$D/collect-verbose.sqlite" --batch 32
+adadiff collect --prompts "$D/prompts-terse.jsonl" --limit 400 --scheduler dpm --db "$D/collect-dpm.sqlite" --batch 32
 
+# The shipped policy (exact gradient, the paper's batch of 256) and one for DPM-Solver++.
 adadiff policy train --db "$D/collect-ddim.sqlite" --out models/shapes/policy \
-  --gradient exact --lr 3e-3 --epochs "${POLICY_EPOCHS:-40}" --batch 64 --seed 0
-adadiff policy evaluate --db "$D/collect-ddim.sqlite" --policy models/shapes/policy --out docs/results/adadiff-ddim
+  --gradient exact --lr 3e-3 --epochs "$EPOCHS" --seed 0 | tee "$R/policy-train-exact.log"
+adadiff policy train --db "$D/collect-dpm.sqlite" --out "$D/policy-dpm" \
+  --gradient exact --lr 3e-3 --epochs "$EPOCHS" --seed 0
+# REINFORCE (the paper's estimator) on the same data and settings, to compare convergence.
+adadiff policy train --db "$D/collect-ddim.sqlite" --out "$D/policy-reinforce" \
+  --gradient reinforce --baseline mean --lr 3e-3 --epochs "$EPOCHS" --seed 0 | tee "$R/policy-train-reinforce.log"
+
+adadiff policy evaluate --db "$D/collect-ddim.sqlite" --policy models/shapes/policy --out "$R/adadiff-ddim"
+
+# The whole report (Tables 1, 3, 4, 5; Figures 3, 4, 5), checked in headless Chromium.
+adadiff eval --db "$D/collect-ddim.sqlite" --policy models/shapes/policy \
+  --transfer-db "$D/collect-verbose.sqlite" --dpm-db "$D/collect-dpm.sqlite" --dpm-policy "$D/policy-dpm" \
+  --clip models/shapes-clip --classifier models/shapes-classifier --seeds 0,1,2 --out "$R/report"

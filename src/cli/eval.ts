@@ -32,6 +32,7 @@ const EvalFlags = z
     lr: numberFlag.pipe(z.number().positive('expected a positive learning rate')).optional(),
     batch: intFlag(1, 256),
     quick: z.boolean(),
+    readme: z.string().min(1).optional(),
   })
   .refine((f) => (f.dpmDb === undefined) === (f.dpmPolicy === undefined), {
     error: 'give --dpm-db and --dpm-policy together',
@@ -71,6 +72,10 @@ export function registerEval(program: Command) {
     .option('--lr <rate>', "their learning rate (default: the given policy's)")
     .option('--batch <n>', 'prompts per generation batch', '16')
     .option('--quick', 'reduced sizes everywhere, for tests', false)
+    .option(
+      '--readme <file>',
+      'also write Table 1 and Figure 3 between the file\'s "<!-- adadiff eval: start -->" and "<!-- adadiff eval: end -->" lines',
+    )
     .action(async (raw) => {
       const flags = parseFlags(EvalFlags, raw);
       const { dir, check } = await buildEvalReport({

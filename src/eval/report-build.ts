@@ -12,7 +12,7 @@ import { StepSelector } from '../policy/selector.js';
 import type { TrainOptions } from '../policy/train.js';
 import { loadScorer, type QualityScorer, worldJudgeScorer } from '../quality/index.js';
 import { type BrowserCheck, checkReportInBrowser } from '../report/browser-check.js';
-import { type ReportData, type Table, writeReport } from '../report/report.js';
+import { type ReportData, type Table, updateReadme, writeReport } from '../report/report.js';
 import { ablationTable } from './report-ablation.js';
 import { collectedClipScores } from './report-clip-scores.js';
 import { promptSet, readCollected, type SetName, setRows, withDataset } from './report-collected.js';
@@ -50,6 +50,8 @@ export interface EvalReportOptions {
   lr?: number;
   batch: number;
   quick: boolean;
+  /** A README whose marked section gets Table 1 and Figure 3. */
+  readme?: string;
   commandLine: string[];
   log: (line: string) => void;
 }
@@ -281,6 +283,7 @@ export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: stri
       gallery: gallery.picked.length > 0 ? gallery.gallery(steps, chosen) : undefined,
     };
     const files = await writeReport(o.out, report);
+    if (o.readme) await updateReadme(o.readme, o.out, report, files);
     const check = await checkReportInBrowser(files.html);
     if (check.problems.length > 0)
       throw new Error(`the report at ${files.html} did not render:\n  ${check.problems.join('\n  ')}`);

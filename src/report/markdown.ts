@@ -68,6 +68,24 @@ function markdownGallery(g: Gallery): string {
   return lines.join('\n');
 }
 
+/**
+ * The report's first table and first figure, for a README: headings one level down, links
+ * prefixed with `reportDir` (the report folder relative to the README).
+ */
+export function readmeExcerpt(report: ReportData, figureFiles: FigureFiles[], reportDir: string): string {
+  const [table] = report.tables;
+  const [figure] = report.figures;
+  const inDomainNote = report.inDomainNote ?? DEFAULT_IN_DOMAIN_NOTE;
+  const parts: string[] = [];
+  if (table) parts.push(`#${markdownTable(table, inDomainNote)}`);
+  if (figure)
+    parts.push(
+      `### ${md(figure.caption)}\n\n![${md(figure.caption)}](${fileUrl(`${reportDir}/${figureFiles[0].svg}`)})`,
+    );
+  parts.push(`The whole report: [${reportDir}/report.md](${fileUrl(`${reportDir}/report.md`)}).`);
+  return parts.join('\n\n');
+}
+
 /** The report as Markdown: tables as Markdown tables, figures and gallery images linked from the report folder. */
 export function reportMarkdown(report: ReportData, figureFiles: FigureFiles[]): string {
   const inDomainNote = report.inDomainNote ?? DEFAULT_IN_DOMAIN_NOTE;

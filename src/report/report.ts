@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { reportMarkdown } from './markdown.js';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { readmeExcerpt, reportMarkdown } from './markdown.js';
 import { type FigureFiles, writeFigure } from './plots.js';
 import { isSection, type ReportData } from './report-data.js';
 import { reportHtml } from './report-page.js';
@@ -22,6 +22,7 @@ export interface ReportFiles {
   json: string;
   markdown: string;
   html: string;
+  figures: FigureFiles[];
 }
 
 /** The caller's mistakes, found before anything is written, so a report is never half right. */
@@ -64,6 +65,7 @@ export async function writeReport(dir: string, report: ReportData): Promise<Repo
     json: join(dir, 'report.json'),
     markdown: join(dir, 'report.md'),
     html: join(dir, 'index.html'),
+    figures: figureFiles,
   };
   await Promise.all([
     writeFile(files.json, `${JSON.stringify(report, null, 2)}\n`),
@@ -71,4 +73,33 @@ export async function writeReport(dir: string, report: ReportData): Promise<Repo
     writeFile(files.html, reportHtml(report, figureFiles)),
   ]);
   return files;
+}
+
+const README_START = '<!-- adadiff eval: start -->';
+const README_END = '<!-- adadiff eval: end -->';
+
+/**
+ * Replaces what lies between the README's `<!-- adadiff eval: start -->` and `<!-- adadiff eval: end -->`
+ * lines with the report's Table 1 and Figure 3, so the README shows the numbers of the committed report.
+ */
+export async function updateReadme(
+  readme: string,
+  dir: string,
+  report: ReportData,
+  files: ReportFiles,
+): Promise<void> {
+  const text = await readFile(readme, 'utf8');
+  const start = text.indexOf(README_START);
+  const end = text.indexOf(README_END);
+  if (start < 0 || end < start)
+    throw new Error(`${readme}: expected a "${README_START}" line followed by a "${README_END}" line`);
+  const rel =
+    relative(dirname(resolve(readme)), resolve(dir))
+      .split(sep)
+      .join('/') || '.';
+  const excerpt = readmeExcerpt(report, files.figures, rel);
+  await writeFile(
+    readme,
+    `${text.slice(0, start + README_START.length)}\n\n${excerpt}\n\n${text.slice(end)}`,
+  );
 }

@@ -85,6 +85,7 @@ const policy = join(root, 'policy');
 const classifier = join(root, 'classifier');
 const clip = join(root, 'clip');
 const out = join(root, 'report');
+const readme = join(root, 'README.md');
 
 function writePrompts(file: string, n: number, dialect: 'terse' | 'verbose') {
   writeFileSync(
@@ -207,7 +208,18 @@ describe('adadiff eval --quick', () => {
     const flags = `--db ${db} --policy ${policy} --out ${out} --quick --seeds 0,1 --random-runs 2 --set val`;
     const extras = `--transfer-db ${transferDb} --dpm-db ${dpmDb} --dpm-policy ${policy}`;
     const nets = `--clip ${clip} --classifier ${classifier}`;
-    await adadiffEval(`${flags} ${extras} ${nets}`.split(' '));
+    writeFileSync(readme, '# Project\n\n<!-- adadiff eval: start -->\nold\n<!-- adadiff eval: end -->\n\nAfter.\n');
+    await adadiffEval(`${flags} ${extras} ${nets} --readme ${readme}`.split(' '));
+  });
+
+  test('eval --readme puts Table 1 and Figure 3 between the README markers', () => {
+    const text = readFileSync(readme, 'utf8');
+    assert.ok(text.startsWith('# Project\n\n<!-- adadiff eval: start -->\n'));
+    assert.ok(text.endsWith('<!-- adadiff eval: end -->\n\nAfter.\n'));
+    assert.ok(!text.includes('\nold\n'));
+    assert.match(text, /### Table 1\. Fixed step counts/);
+    assert.match(text, /\| AdaDiff \|/);
+    assert.match(text, /!\[Figure 3\.[^\]]*\]\(report\/fig3-steps-by-richness\.svg\)/);
   });
 
   test('eval --quick writes Table 1 with every method and the image metrics', () => {
