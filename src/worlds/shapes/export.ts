@@ -41,15 +41,6 @@ class ModelGraph extends GraphBuilder {
     return this.layerNorm(x, this.w(`${prefix}.scale`), this.w(`${prefix}.bias`));
   }
 
-  /** LayerNorm without affine parameters (adaLN blocks). */
-  plainLn(x: string, dim: number): string {
-    return this.layerNorm(
-      x,
-      this.constant(new Float32Array(dim).fill(1), [dim]),
-      this.constant(new Float32Array(dim), [dim]),
-    );
-  }
-
   mlp(x: string, prefix: string): string {
     const h = this.gelu(this.linear(x, this.w(`${prefix}.w1`), this.w(`${prefix}.b1`)));
     return this.linear(h, this.w(`${prefix}.w2`), this.w(`${prefix}.b2`));
@@ -66,14 +57,43 @@ class ModelGraph extends GraphBuilder {
     return this.attention(x, context, w, heads, dim, bias);
   }
 
-  /** [B, D] -> [B, 1, D], to broadcast a per-sample vector over tokens. */
-  perSample(x: string): string {
-    return this.node('Unsqueeze', [x, this.ints([1])]);
+  affine(x: string, prefix: string): string {
+    return this.linear(x, this.w(`${prefix}.w`), this.w(`${prefix}.b`));
   }
 
-  modulate(x: string, shift: string, scale: string): string {
-    const scaled = this.node('Mul', [x, this.node('Add', [this.perSample(scale), this.scalar(1)])]);
-    return this.node('Add', [scaled, this.perSample(shift)]);
+  /** model.ts's conv3x3 on an NHWC map, as NCHW ONNX Conv between transposes. */
+  conv(x: string, prefix: string): string {
+    const name = `${prefix}.w`;
+    const t = this.weights.get(name);
+    if (!t) throw new Error(`export: checkpoint has no weight "${name}"`);
+    const nchw = this.node('Transpose', [x], { perm: [0, 3, 1, 2] });
+    return this.node('Transpose', [this.conv3x3(nchw, name, t, this.w(`${prefix}.b`))], {
+      perm: [0, 2, 3, 1],
+    });
+  }
+
+  /** model.ts `residual`: x [B, H, W, Cin], temb [B, T] after SiLU. */
+  residual(x: string, temb: string, prefix: string): string {
+    let h = this.conv(this.silu(this.ln(x, `${prefix}.ln1`)), `${prefix}.conv1`);
+    const t = this.affine(temb, `${prefix}.time`);
+    h = this.node('Add', [h, this.node('Unsqueeze', [t, this.ints([1, 2])])]);
+    h = this.conv(this.silu(this.ln(h, `${prefix}.ln2`)), `${prefix}.conv2`);
+    const skip = this.weights.has(`${prefix}.skip.w`) ? this.affine(x, `${prefix}.skip`) : x;
+    return this.node('Add', [skip, h]);
+  }
+
+  /** model.ts `pixelUnshuffle` of a [B, side, side, C] map. */
+  pixelUnshuffle(x: string, side: number, c: number): string {
+    const split = this.node('Reshape', [x, this.ints([-1, side / 2, 2, side / 2, 2, c])]);
+    const moved = this.node('Transpose', [split], { perm: [0, 1, 3, 2, 4, 5] });
+    return this.node('Reshape', [moved, this.ints([-1, side / 2, side / 2, 4 * c])]);
+  }
+
+  /** model.ts `pixelShuffle` of a [B, side, side, 4C] map. */
+  pixelShuffle(x: string, side: number, c: number): string {
+    const split = this.node('Reshape', [x, this.ints([-1, side, side, 2, 2, c])]);
+    const moved = this.node('Transpose', [split], { perm: [0, 1, 3, 2, 4, 5] });
+    return this.node('Reshape', [moved, this.ints([-1, 2 * side, 2 * side, c])]);
   }
 }
 
@@ -99,23 +119,15 @@ export function textEncoderOnnx(cfg: ModelConfig, weights: Weights): Uint8Array 
 
 /**
  * sample [batch, C, S, S], timestep [batch] int64 in [0, 1000), encoder_hidden_states -> out_sample
- * (epsilon, from the network's v as in model.ts `denoise`).
+ * (epsilon, from the network's v as in model.ts `denoise`). Feature maps stay NHWC as in model.ts,
+ * transposed to NCHW around each Conv.
  */
 export function unetOnnx(cfg: ModelConfig, weights: Weights): Uint8Array {
   const g = new ModelGraph('unet', weights);
-  const { channels: c, patch: p, imageSize: s, dim: d } = cfg;
-  const grid = s / p;
+  const { channels: c, imageSize: s, widths } = cfg;
   const sample = g.input('sample', 'float32', ['batch', c, s, s]);
   const timestep = g.input('timestep', 'int64', ['batch']);
   const context = g.input('encoder_hidden_states', 'float32', ['batch', cfg.maxTokens, cfg.textDim]);
-
-  const patches = g.node('Reshape', [
-    g.node('Transpose', [g.node('Reshape', [sample, g.ints([-1, c, grid, p, grid, p])])], {
-      perm: [0, 2, 4, 3, 5, 1],
-    }),
-    g.ints([-1, grid * grid, p * p * c]),
-  ]);
-  let h = g.node('Add', [g.linear(patches, g.w('unet.patch.w'), g.w('unet.patch.b')), g.w('unet.pos')]);
 
   const half = cfg.timeFreqDim / 2;
   const freqs = new Float32Array(half);
@@ -125,41 +137,43 @@ export function unetOnnx(cfg: ModelConfig, weights: Weights): Uint8Array {
     g.constant(freqs, [1, half]),
   ]);
   const tFreq = g.node('Concat', [g.node('Cos', [args]), g.node('Sin', [args])], { axis: -1 });
-  const temb = g.linear(
-    g.silu(g.linear(tFreq, g.w('unet.time.w1'), g.w('unet.time.b1'))),
-    g.w('unet.time.w2'),
-    g.w('unet.time.b2'),
-  );
-  const cond = g.silu(temb);
+  const temb = g.silu(g.mlp(tFreq, 'unet.time'));
 
-  for (let i = 0; i < cfg.depth; i++) {
-    const b = `unet.blocks.${i}`;
-    const mod = g.linear(cond, g.w(`${b}.ada.w`), g.w(`${b}.ada.b`));
-    const [shift1, scale1, gate1, shift2, scale2, gate2] = g.node(
-      'Split',
-      [mod, g.ints([d, d, d, d, d, d])],
-      { axis: -1 },
-      6,
-    );
-    const a = g.modulate(g.plainLn(h, d), shift1, scale1);
-    h = g.node('Add', [h, g.node('Mul', [g.attn(a, a, `${b}.attn`, cfg.heads, d), g.perSample(gate1)])]);
-    h = g.node('Add', [h, g.attn(g.ln(h, `${b}.lnCross`), context, `${b}.cross`, cfg.heads, d)]);
-    const m = g.modulate(g.plainLn(h, d), shift2, scale2);
-    h = g.node('Add', [h, g.node('Mul', [g.mlp(m, `${b}.mlp`), g.perSample(gate2)])]);
+  let h = g.conv(g.node('Transpose', [sample], { perm: [0, 2, 3, 1] }), 'unet.convIn');
+  const skips: string[] = [];
+  widths.forEach((_, i) => {
+    h = g.residual(h, temb, `unet.down.${i}`);
+    if (i < widths.length - 1) {
+      skips.push(h);
+      h = g.affine(g.pixelUnshuffle(h, s >> i, widths[i]), `unet.downsample.${i}`);
+    }
+  });
+  const low = widths[widths.length - 1];
+  const side = s >> (widths.length - 1);
+  let tokens = g.node('Add', [g.node('Reshape', [h, g.ints([0, side * side, low])]), g.w('unet.pos')]);
+  for (let i = 0; i < cfg.midBlocks; i++) {
+    const b = `unet.mid.${i}`;
+    const a = g.ln(tokens, `${b}.ln1`);
+    tokens = g.node('Add', [tokens, g.attn(a, a, `${b}.attn`, cfg.heads, low)]);
+    tokens = g.node('Add', [tokens, g.attn(g.ln(tokens, `${b}.ln2`), context, `${b}.cross`, cfg.heads, low)]);
+    tokens = g.node('Add', [tokens, g.mlp(g.ln(tokens, `${b}.ln3`), `${b}.mlp`)]);
   }
-  const [shift, scale] = g.node(
-    'Split',
-    [g.linear(cond, g.w('unet.final.ada.w'), g.w('unet.final.ada.b')), g.ints([d, d])],
-    { axis: -1 },
-    2,
-  );
-  const out = g.linear(g.modulate(g.plainLn(h, d), shift, scale), g.w('unet.final.w'), g.w('unet.final.b'));
-  const image = g.node('Reshape', [
-    g.node('Transpose', [g.node('Reshape', [out, g.ints([-1, grid, grid, p, p, c])])], {
-      perm: [0, 5, 1, 3, 2, 4],
-    }),
-    g.ints([-1, c, s, s]),
-  ]);
+  h = g.node('Reshape', [tokens, g.ints([0, side, side, low])]);
+  for (let i = 0; i < widths.length - 1; i++) {
+    const level = widths.length - 2 - i;
+    const w = widths[level];
+    const levelSide = s >> level;
+    h = g.pixelShuffle(g.affine(h, `unet.upsample.${i}`), levelSide / 2, w);
+    h = g.residual(g.node('Concat', [h, skips.pop() as string], { axis: -1 }), temb, `unet.up.${i}`);
+    if (i === 0) {
+      const flat = g.node('Reshape', [h, g.ints([0, levelSide * levelSide, w])]);
+      const crossed = g.attn(g.ln(flat, 'unet.upCross.ln'), context, 'unet.upCross.cross', cfg.heads, w);
+      h = g.node('Reshape', [g.node('Add', [flat, crossed]), g.ints([0, levelSide, levelSide, w])]);
+    }
+  }
+  const v = g.node('Transpose', [g.conv(g.silu(g.ln(h, 'unet.lnOut')), 'unet.convOut')], {
+    perm: [0, 3, 1, 2],
+  });
   // ε = √ᾱ_t·v + √(1−ᾱ_t)·x_t, the coefficients gathered from the schedule by timestep.
   const abar = alphasCumprod();
   const coefficient = (values: Float32Array) =>
@@ -169,7 +183,7 @@ export function unetOnnx(cfg: ModelConfig, weights: Weights): Uint8Array {
     ]);
   const signal = coefficient(Float32Array.from(abar, Math.sqrt));
   const noise = coefficient(Float32Array.from(abar, (a) => Math.sqrt(1 - a)));
-  const epsilon = g.node('Add', [g.node('Mul', [image, signal]), g.node('Mul', [sample, noise])]);
+  const epsilon = g.node('Add', [g.node('Mul', [v, signal]), g.node('Mul', [sample, noise])]);
   g.output('out_sample', 'float32', ['batch', c, s, s], epsilon);
   return g.build();
 }
@@ -298,7 +312,7 @@ export function exportModel(run: RunConfig, weights: Weights, out: string): void
     _diffusers_version: '0.30.0',
     text_encoder: ['adadiff', 'ShapesTextEncoder'],
     tokenizer: ['transformers', 'PreTrainedTokenizerFast'],
-    unet: ['adadiff', 'ShapesDiT'],
+    unet: ['adadiff', 'ShapesUNet'],
     vae: ['diffusers', 'AutoencoderKL'],
     scheduler: ['diffusers', 'DDIMScheduler'],
     safety_checker: [null, null],
@@ -321,14 +335,13 @@ export function exportModel(run: RunConfig, weights: Weights, out: string): void
   });
   writeFileSync(join(out, 'unet', 'model.onnx'), unetOnnx(cfg, weights));
   writeJson(join(out, 'unet', 'config.json'), {
-    _class_name: 'ShapesDiT',
+    _class_name: 'ShapesUNet',
     sample_size: cfg.imageSize,
     in_channels: cfg.channels,
     out_channels: cfg.channels,
     cross_attention_dim: cfg.textDim,
-    patch_size: cfg.patch,
-    hidden_size: cfg.dim,
-    depth: cfg.depth,
+    block_out_channels: cfg.widths,
+    mid_transformer_blocks: cfg.midBlocks,
     num_attention_heads: cfg.heads,
   });
   writeFileSync(join(out, 'vae_decoder', 'model.onnx'), identityVaeOnnx(cfg));

@@ -36,12 +36,12 @@ const TINY: ModelConfig = {
   textHeads: 2,
   imageSize: 32,
   channels: 3,
-  patch: 4,
-  dim: 32,
-  depth: 1,
+  widths: [8, 16, 32],
+  midBlocks: 1,
   heads: 2,
   mlpRatio: 2,
   timeFreqDim: 16,
+  timeDim: 16,
 };
 
 /** Runs both engines on the same random inputs and checks they agree. */
