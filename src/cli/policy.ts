@@ -129,8 +129,7 @@ export function registerPolicy(program: Command) {
         topK: flags.k,
         threshold: flags.threshold,
       };
-      const gamma =
-        flags.gamma === 'auto' ? autoGamma(scoreRows(data, split.train), criterion) : flags.gamma;
+      const gamma = flags.gamma === 'auto' ? autoGamma(scoreRows(data, split.train), criterion) : flags.gamma;
       const reward: RewardConfig = { ...criterion, gamma };
       const options: TrainOptions = {
         epochs: flags.epochs,

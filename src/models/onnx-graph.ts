@@ -191,7 +191,12 @@ export class GraphBuilder {
    * a [9·Cin, Cout] matmul weight with rows ordered (dy, dx, input channel), and is stored as the
    * ONNX kernel [Cout, Cin, 3, 3] under `name`.
    */
-  conv3x3(x: string, name: string, kernel: { data: Float32Array; shape: readonly number[] }, b?: string): string {
+  conv3x3(
+    x: string,
+    name: string,
+    kernel: { data: Float32Array; shape: readonly number[] },
+    b?: string,
+  ): string {
     const [rows, cout] = kernel.shape;
     const cin = rows / 9;
     const oihw = new Float32Array(rows * cout);
@@ -201,7 +206,10 @@ export class GraphBuilder {
       }
     }
     const w = this.initializer(name, oihw, [cout, cin, 3, 3]);
-    return this.node('Conv', b === undefined ? [x, w] : [x, w, b], { kernel_shape: [3, 3], pads: [1, 1, 1, 1] });
+    return this.node('Conv', b === undefined ? [x, w] : [x, w, b], {
+      kernel_shape: [3, 3],
+      pads: [1, 1, 1, 1],
+    });
   }
 
   /** LayerNormalization over the last axis (opset >= 17). */

@@ -111,18 +111,21 @@ const ln = (x: Tensor, n: Norm) => layerNorm(x, n.scale, n.bias);
 const mlp = (x: Tensor, p: Mlp) => linear(gelu(linear(x, p.w1, p.b1)), p.w2, p.b2);
 
 /**
- * Logits [B, N] for features [B, L, D] and mask [B, L] (float32, 1 = token, 0 = padding).
+ * Logits [B, N] for features [B, L, D] and mask [B, L] (float32, 1 = token, 0 = padding), L at most
+ * the network's length: padded positions are masked out of attention and pooling, so trailing
+ * padding can be cut off without changing the output.
  * Consumes its arguments, params included (pass `refTree(params)` to keep them).
  */
 export function forward(cfg: NetworkConfig, p: PolicyParams, features: Tensor, mask: Tensor): Tensor {
   const [b, l, d] = features.shape;
-  if (l !== cfg.tokens || d !== cfg.featureDim) {
+  if (l > cfg.tokens || d !== cfg.featureDim) {
     throw new Error(
-      `features are [${b}, ${l}, ${d}], the network wants [B, ${cfg.tokens}, ${cfg.featureDim}]`,
+      `features are [${b}, ${l}, ${d}], the network wants [B, <= ${cfg.tokens}, ${cfg.featureDim}]`,
     );
   }
   const bias = paddingBias(mask.ref);
-  let x = linear(features, p.input.w, p.input.b).add(p.pos.reshape([1, l, cfg.width]));
+  const pos = l === cfg.tokens ? p.pos : p.pos.slice([0, l], []);
+  let x = linear(features, p.input.w, p.input.b).add(pos.reshape([1, l, cfg.width]));
   for (const block of p.blocks) {
     const h = ln(x.ref, block.ln1);
     x = x.add(attention(h.ref, h, block.attn, cfg.heads, bias.ref));
@@ -152,10 +155,35 @@ export interface FeatureBatch {
   readonly batch: number;
 }
 
+/** Trimmed lengths are rounded up to this, so a jitted network sees a few shapes only. */
+const LENGTH_BUCKET = 16;
+
+/**
+ * The batch as tensors, with the padding that no prompt of the batch uses cut off (to a multiple of
+ * LENGTH_BUCKET): most prompts are far shorter than the text encoder's length, and attention over
+ * padding is most of the network's work.
+ */
 export function featureTensors(cfg: NetworkConfig, x: FeatureBatch): { features: Tensor; mask: Tensor } {
+  const { tokens: l, featureDim: d } = cfg;
+  let longest = 1;
+  for (let i = 0; i < x.batch; i++) {
+    for (let t = l - 1; t >= longest; t--) {
+      if (x.mask[i * l + t]) {
+        longest = t + 1;
+        break;
+      }
+    }
+  }
+  const kept = Math.min(l, Math.ceil(longest / LENGTH_BUCKET) * LENGTH_BUCKET);
+  const features = new Float32Array(x.batch * kept * d);
+  const mask = new Float32Array(x.batch * kept);
+  for (let i = 0; i < x.batch; i++) {
+    features.set(x.features.subarray(i * l * d, (i * l + kept) * d), i * kept * d);
+    for (let t = 0; t < kept; t++) mask[i * kept + t] = x.mask[i * l + t];
+  }
   return {
-    features: np.array(x.features).reshape([x.batch, cfg.tokens, cfg.featureDim]),
-    mask: np.array(Float32Array.from(x.mask)).reshape([x.batch, cfg.tokens]),
+    features: np.array(features).reshape([x.batch, kept, d]),
+    mask: np.array(mask).reshape([x.batch, kept]),
   };
 }
 

@@ -208,7 +208,10 @@ describe('adadiff eval --quick', () => {
     const flags = `--db ${db} --policy ${policy} --out ${out} --quick --seeds 0,1 --random-runs 2 --set val`;
     const extras = `--transfer-db ${transferDb} --dpm-db ${dpmDb} --dpm-policy ${policy}`;
     const nets = `--clip ${clip} --classifier ${classifier}`;
-    writeFileSync(readme, '# Project\n\n<!-- adadiff eval: start -->\nold\n<!-- adadiff eval: end -->\n\nAfter.\n');
+    writeFileSync(
+      readme,
+      '# Project\n\n<!-- adadiff eval: start -->\nold\n<!-- adadiff eval: end -->\n\nAfter.\n',
+    );
     await adadiffEval(`${flags} ${extras} ${nets} --readme ${readme}`.split(' '));
   });
 

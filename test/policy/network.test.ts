@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { countParams, disposeTree, initEngine, normal, toHost } from '../../src/engine/index.js';
+import { countParams, disposeTree, initEngine, normal, np, refTree, toHost } from '../../src/engine/index.js';
 import { PAPER_DEFAULTS } from '../../src/policy/config.js';
 import { flopsPerPrompt, parameterCount } from '../../src/policy/flops.js';
 import {
+  featureTensors,
+  forward,
   greedyActions,
   initPolicy,
+  logSoftmax,
   networkConfig,
   type PolicyParams,
   policyProbabilities,
@@ -88,4 +91,40 @@ test('the analytic parameter count matches the weights; FLOPs match a hand count
   const mlp = 3 * 2 * (2 * 6 * 16 * 32);
   const head = 2 * 16 * 16 + 2 * 16 * 5;
   assert.deepEqual(flopsPerPrompt(cfg), { input, projections, attention, mlp, head, total: 82080 });
+});
+
+test('cutting off padding no prompt uses leaves the output unchanged', async () => {
+  await initEngine();
+  const long = networkConfig(40, 4, PAPER_DEFAULTS.steps.length, { width: 16, heads: 2, mlpRatio: 2 });
+  const p = initPolicy(long, 6);
+  p.head.w2.dispose();
+  p.head.w2 = normal(new Rng(7), [long.width, long.actions], 1);
+  const rng = new Rng(8);
+  const b = 3;
+  const features = rng.normalArray(b * long.tokens * long.featureDim);
+  const mask = new Uint8Array(b * long.tokens);
+  [3, 9, 5].forEach((len, i) => mask.fill(1, i * long.tokens, i * long.tokens + len));
+  const x = { features, mask, batch: b };
+  // featureTensors keeps 16 of the 40 positions here; the full-length forward pass is the reference.
+  const { features: f, mask: m } = featureTensors(long, x);
+  assert.deepEqual(f.shape, [b, 16, long.featureDim]);
+  f.dispose();
+  m.dispose();
+  const full = await np
+    .exp(
+      logSoftmax(
+        forward(
+          long,
+          refTree(p),
+          np.array(features).reshape([b, long.tokens, long.featureDim]),
+          np.array(Float32Array.from(mask)).reshape([b, long.tokens]),
+        ),
+      ),
+    )
+    .data();
+  const trimmed = await policyProbabilities(long, p, x);
+  (full as Float32Array).forEach((v, i) =>
+    assert.ok(Math.abs(v - trimmed[i]) < 1e-6, `${v} vs ${trimmed[i]}`),
+  );
+  disposeTree(p);
 });
