@@ -60,7 +60,6 @@ export function randomOutcome(d: OfflineData, rows: readonly number[], subset: r
 
 /** The oracle's action on each row: the fewest steps that count as high quality under `reward`. */
 export function oracleActions(d: OfflineData, rows: readonly number[], reward: RewardConfig): number[] {
-  const n = d.steps.length;
   return scoreRows(d.data, rows).map((scores) => oracleIndex(scores, reward));
 }
 

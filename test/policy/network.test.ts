@@ -103,7 +103,7 @@ test('cutting off padding no prompt uses leaves the output unchanged', async () 
   const b = 3;
   const features = rng.normalArray(b * long.tokens * long.featureDim);
   const mask = new Uint8Array(b * long.tokens);
-  [3, 9, 5].forEach((len, i) => mask.fill(1, i * long.tokens, i * long.tokens + len));
+  for (const [i, len] of [3, 9, 5].entries()) mask.fill(1, i * long.tokens, i * long.tokens + len);
   const x = { features, mask, batch: b };
   // featureTensors keeps 16 of the 40 positions here; the full-length forward pass is the reference.
   const { features: f, mask: m } = featureTensors(long, x);
@@ -123,8 +123,7 @@ test('cutting off padding no prompt uses leaves the output unchanged', async () 
     )
     .data();
   const trimmed = await policyProbabilities(long, p, x);
-  (full as Float32Array).forEach((v, i) =>
-    assert.ok(Math.abs(v - trimmed[i]) < 1e-6, `${v} vs ${trimmed[i]}`),
-  );
+  for (const [i, v] of (full as Float32Array).entries())
+    assert.ok(Math.abs(v - trimmed[i]) < 1e-6, `${v} vs ${trimmed[i]}`);
   disposeTree(p);
 });
