@@ -103,7 +103,8 @@ export function rewardTable(ds: PolicyDataset, cfg: RewardConfig): Float32Array 
   if (actions !== cfg.steps.length)
     throw new Error(`dataset has ${actions} scores per prompt, S has ${cfg.steps.length} step counts`);
   const table = new Float32Array(n * actions);
-  for (let i = 0; i < n; i++) table.set(rewards(scoreRows(ds, [i])[0], cfg), i * actions);
+  const all = Array.from({ length: n }, (_, i) => i);
+  for (const [i, scores] of scoreRows(ds, all).entries()) table.set(rewards(scores, cfg), i * actions);
   return table;
 }
 

@@ -71,10 +71,11 @@ export function autoGamma(
   floor = 1,
   margin = 1,
 ): number {
+  const full = { ...cfg, gamma: 0 };
   let worstPassing = Number.POSITIVE_INFINITY;
   for (const scores of scoreRows) {
-    const r = rewards(scores, { ...cfg, gamma: 0 });
-    highQuality(scores, { ...cfg, gamma: 0 }).forEach((good, i) => {
+    const r = rewards(scores, full);
+    highQuality(scores, full).forEach((good, i) => {
       if (good) worstPassing = Math.min(worstPassing, r[i]);
     });
   }

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type HostTensor, saveSafetensors } from '../../engine/index.js';
 import { GraphBuilder } from '../../models/onnx-graph.js';
+import { WeightsGraph } from '../../models/weights-graph.js';
 import type { ModelConfig } from './model.js';
 import { alphasCumprod, SCHEDULE } from './model-schedule.js';
 import { BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID } from './model-tokenizer.js';
@@ -17,30 +18,7 @@ import { loadCheckpoint, type RunConfig } from './train.js';
 export type Weights = Map<string, HostTensor>;
 
 /** Graph-building helpers over model.ts's parameter names. */
-class ModelGraph extends GraphBuilder {
-  constructor(
-    name: string,
-    private readonly weights: Weights,
-  ) {
-    super(name);
-  }
-
-  /** The named weight as an initializer (each is added once, under its own name). */
-  private readonly added = new Set<string>();
-  w(name: string): string {
-    if (!this.added.has(name)) {
-      const t = this.weights.get(name);
-      if (!t) throw new Error(`export: checkpoint has no weight "${name}"`);
-      this.initializer(name, t.data, t.shape);
-      this.added.add(name);
-    }
-    return name;
-  }
-
-  ln(x: string, prefix: string): string {
-    return this.layerNorm(x, this.w(`${prefix}.scale`), this.w(`${prefix}.bias`));
-  }
-
+class ModelGraph extends WeightsGraph {
   mlp(x: string, prefix: string): string {
     const h = this.gelu(this.linear(x, this.w(`${prefix}.w1`), this.w(`${prefix}.b1`)));
     return this.linear(h, this.w(`${prefix}.w2`), this.w(`${prefix}.b2`));
@@ -57,27 +35,18 @@ class ModelGraph extends GraphBuilder {
     return this.attention(x, context, w, heads, dim, bias);
   }
 
-  affine(x: string, prefix: string): string {
-    return this.linear(x, this.w(`${prefix}.w`), this.w(`${prefix}.b`));
-  }
-
   /** model.ts's conv3x3 on an NHWC map, as NCHW ONNX Conv between transposes. */
-  conv(x: string, prefix: string): string {
-    const name = `${prefix}.w`;
-    const t = this.weights.get(name);
-    if (!t) throw new Error(`export: checkpoint has no weight "${name}"`);
+  convNhwc(x: string, prefix: string): string {
     const nchw = this.node('Transpose', [x], { perm: [0, 3, 1, 2] });
-    return this.node('Transpose', [this.conv3x3(nchw, name, t, this.w(`${prefix}.b`))], {
-      perm: [0, 2, 3, 1],
-    });
+    return this.node('Transpose', [this.conv(nchw, prefix)], { perm: [0, 2, 3, 1] });
   }
 
   /** model.ts `residual`: x [B, H, W, Cin], temb [B, T] after SiLU. */
   residual(x: string, temb: string, prefix: string): string {
-    let h = this.conv(this.silu(this.ln(x, `${prefix}.ln1`)), `${prefix}.conv1`);
+    let h = this.convNhwc(this.silu(this.norm(x, `${prefix}.ln1`)), `${prefix}.conv1`);
     const t = this.affine(temb, `${prefix}.time`);
     h = this.node('Add', [h, this.node('Unsqueeze', [t, this.ints([1, 2])])]);
-    h = this.conv(this.silu(this.ln(h, `${prefix}.ln2`)), `${prefix}.conv2`);
+    h = this.convNhwc(this.silu(this.norm(h, `${prefix}.ln2`)), `${prefix}.conv2`);
     const skip = this.weights.has(`${prefix}.skip.w`) ? this.affine(x, `${prefix}.skip`) : x;
     return this.node('Add', [skip, h]);
   }
@@ -109,11 +78,11 @@ export function textEncoderOnnx(cfg: ModelConfig, weights: Weights): Uint8Array 
   let x = g.node('Add', [g.node('Gather', [g.w('text.tok'), ids], { axis: 0 }), g.w('text.pos')]);
   for (let i = 0; i < cfg.textLayers; i++) {
     const p = `text.layers.${i}`;
-    const h = g.ln(x, `${p}.ln1`);
+    const h = g.norm(x, `${p}.ln1`);
     x = g.node('Add', [x, g.attn(h, h, `${p}.attn`, cfg.textHeads, cfg.textDim, bias)]);
-    x = g.node('Add', [x, g.mlp(g.ln(x, `${p}.ln2`), `${p}.mlp`)]);
+    x = g.node('Add', [x, g.mlp(g.norm(x, `${p}.ln2`), `${p}.mlp`)]);
   }
-  g.output('last_hidden_state', 'float32', ['batch', l, cfg.textDim], g.ln(x, 'text.lnOut'));
+  g.output('last_hidden_state', 'float32', ['batch', l, cfg.textDim], g.norm(x, 'text.lnOut'));
   return g.build();
 }
 
@@ -139,7 +108,7 @@ export function unetOnnx(cfg: ModelConfig, weights: Weights): Uint8Array {
   const tFreq = g.node('Concat', [g.node('Cos', [args]), g.node('Sin', [args])], { axis: -1 });
   const temb = g.silu(g.mlp(tFreq, 'unet.time'));
 
-  let h = g.conv(g.node('Transpose', [sample], { perm: [0, 2, 3, 1] }), 'unet.convIn');
+  let h = g.convNhwc(g.node('Transpose', [sample], { perm: [0, 2, 3, 1] }), 'unet.convIn');
   const skips: string[] = [];
   widths.forEach((_, i) => {
     h = g.residual(h, temb, `unet.down.${i}`);
@@ -153,10 +122,13 @@ export function unetOnnx(cfg: ModelConfig, weights: Weights): Uint8Array {
   let tokens = g.node('Add', [g.node('Reshape', [h, g.ints([0, side * side, low])]), g.w('unet.pos')]);
   for (let i = 0; i < cfg.midBlocks; i++) {
     const b = `unet.mid.${i}`;
-    const a = g.ln(tokens, `${b}.ln1`);
+    const a = g.norm(tokens, `${b}.ln1`);
     tokens = g.node('Add', [tokens, g.attn(a, a, `${b}.attn`, cfg.heads, low)]);
-    tokens = g.node('Add', [tokens, g.attn(g.ln(tokens, `${b}.ln2`), context, `${b}.cross`, cfg.heads, low)]);
-    tokens = g.node('Add', [tokens, g.mlp(g.ln(tokens, `${b}.ln3`), `${b}.mlp`)]);
+    tokens = g.node('Add', [
+      tokens,
+      g.attn(g.norm(tokens, `${b}.ln2`), context, `${b}.cross`, cfg.heads, low),
+    ]);
+    tokens = g.node('Add', [tokens, g.mlp(g.norm(tokens, `${b}.ln3`), `${b}.mlp`)]);
   }
   h = g.node('Reshape', [tokens, g.ints([0, side, side, low])]);
   for (let i = 0; i < widths.length - 1; i++) {
@@ -167,11 +139,11 @@ export function unetOnnx(cfg: ModelConfig, weights: Weights): Uint8Array {
     h = g.residual(g.node('Concat', [h, skips.pop() as string], { axis: -1 }), temb, `unet.up.${i}`);
     if (i === 0) {
       const flat = g.node('Reshape', [h, g.ints([0, levelSide * levelSide, w])]);
-      const crossed = g.attn(g.ln(flat, 'unet.upCross.ln'), context, 'unet.upCross.cross', cfg.heads, w);
+      const crossed = g.attn(g.norm(flat, 'unet.upCross.ln'), context, 'unet.upCross.cross', cfg.heads, w);
       h = g.node('Reshape', [g.node('Add', [flat, crossed]), g.ints([0, levelSide, levelSide, w])]);
     }
   }
-  const v = g.node('Transpose', [g.conv(g.silu(g.ln(h, 'unet.lnOut')), 'unet.convOut')], {
+  const v = g.node('Transpose', [g.convNhwc(g.silu(g.norm(h, 'unet.lnOut')), 'unet.convOut')], {
     perm: [0, 3, 1, 2],
   });
   // ε = √ᾱ_t·v + √(1−ᾱ_t)·x_t, the coefficients gathered from the schedule by timestep.

@@ -6,7 +6,7 @@
  * `text_embeds`. Batch axes are dynamic.
  */
 import type { HostTensor } from '../../../engine/index.js';
-import { GraphBuilder } from '../../../models/onnx-graph.js';
+import { WeightsGraph } from '../../../models/weights-graph.js';
 import { PAD_ID } from '../model-tokenizer.js';
 import type { ClassifierConfig } from './classifier.js';
 import type { ClipConfig } from './clip.js';
@@ -16,35 +16,7 @@ import type { TextConfig } from './config.js';
 /** Weights by dotted name ("cnn.0.w", "text.encoder.blocks.0.attn.q"), as `toHost` of a network's params. */
 export type Weights = Map<string, HostTensor>;
 
-class NetGraph extends GraphBuilder {
-  private readonly added = new Set<string>();
-
-  constructor(
-    name: string,
-    private readonly weights: Weights,
-  ) {
-    super(name);
-  }
-
-  /** The named weight as an initializer, added on first use. */
-  w(name: string): string {
-    if (!this.added.has(name)) {
-      const t = this.weights.get(name);
-      if (!t) throw new Error(`export: the weights have no tensor "${name}"`);
-      this.initializer(name, t.data, t.shape);
-      this.added.add(name);
-    }
-    return name;
-  }
-
-  norm(x: string, prefix: string): string {
-    return this.layerNorm(x, this.w(`${prefix}.scale`), this.w(`${prefix}.bias`));
-  }
-
-  affine(x: string, prefix: string): string {
-    return this.linear(x, this.w(`${prefix}.w`), this.w(`${prefix}.b`));
-  }
-
+class NetGraph extends WeightsGraph {
   /** transformer.ts `block`; `bias` [B, 1, 1, L] is added to the attention logits. */
   block(x: string, prefix: string, heads: number, dim: number, bias?: string): string {
     const h = this.norm(x, `${prefix}.ln1`);
@@ -60,14 +32,6 @@ class NetGraph extends GraphBuilder {
   private selfAttention(x: string, prefix: string, heads: number, dim: number, bias?: string): string {
     const [q, k, v, o, oBias] = ['q', 'k', 'v', 'o', 'oBias'].map((n) => this.w(`${prefix}.${n}`));
     return this.attention(x, x, { q, k, v, o, oBias }, heads, dim, bias);
-  }
-
-  /** A cnn.ts convolution as ONNX Conv. */
-  private conv(x: string, prefix: string): string {
-    const name = `${prefix}.w`;
-    const t = this.weights.get(name);
-    if (!t) throw new Error(`export: the weights have no tensor "${name}"`);
-    return this.conv3x3(x, name, t, this.w(`${prefix}.b`));
   }
 
   /** cnn.ts `cnnTrunk`, in ONNX's NCHW: [B, 3, S, S] -> [B, C, m, m]. */
