@@ -4,10 +4,14 @@ import { join } from 'node:path';
 const BIN = join(import.meta.dirname, '..', '..', 'src', 'cli', 'bin.ts');
 
 /** Runs the adadiff CLI from source in a child process, as a user's shell would. */
-export function runCli(args: string[], opts: { cwd?: string; timeout?: number } = {}) {
+export function runCli(
+  args: string[],
+  opts: { cwd?: string; timeout?: number; env?: Record<string, string> } = {},
+) {
   const res = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), BIN, ...args], {
     encoding: 'utf8',
     cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
     timeout: opts.timeout ?? 120_000,
   });
   return { code: res.status, stdout: res.stdout, stderr: res.stderr };

@@ -10,6 +10,8 @@ import {
   type AdamConfig,
   type AdamState,
   adamw,
+  blockUntilReady,
+  ENGINE_THREADS,
   emaUpdate,
   fromHost,
   type HostTensor,
@@ -201,7 +203,8 @@ function makeStep(cfg: ModelConfig) {
   );
 }
 
-function saveCheckpoint(out: string, state: TrainState, run: RunConfig, step: number): void {
+async function saveCheckpoint(out: string, state: TrainState, run: RunConfig, step: number): Promise<void> {
+  await blockUntilReady(state);
   const tensors = new Map([
     ...prefixed('params', toHost(state.params)),
     ...prefixed('ema', toHost(state.ema)),
@@ -284,6 +287,7 @@ export async function train<S>(
     state = { params: fresh, ema: refTree(fresh), opt: { m: zerosLike(fresh), v: zerosLike(fresh) } };
   }
 
+  log(`engine threads: ${ENGINE_THREADS} (ADADIFF_THREADS)`);
   const trainStep = makeStep(cfg);
   let lastCheckpoint = Date.now();
   let windowStart = Date.now();
@@ -341,12 +345,12 @@ export async function train<S>(
       windowSteps = 0;
     }
     if (Date.now() - lastCheckpoint > TRAIN_CONFIG.checkpointMinutes * 60_000) {
-      saveCheckpoint(opts.out, state, run, step);
+      await saveCheckpoint(opts.out, state, run, step);
       lastCheckpoint = Date.now();
       log(`checkpoint at step ${step}`);
     }
   }
-  saveCheckpoint(opts.out, state, run, step);
+  await saveCheckpoint(opts.out, state, run, step);
   log(
     `done: ${step} steps, last loss ${loss.toFixed(4)}, ${((Date.now() - started) / 60_000).toFixed(1)} min`,
   );

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import * as world from '../../../src/worlds/shapes/index.js';
 import { loadCheckpoint, train } from '../../../src/worlds/shapes/train.js';
+import { runCli } from '../../cli/run-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'adadiff-world-train-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -23,6 +24,14 @@ test('world training is seeded, and a resumed run continues exactly', { timeout:
   assert.deepEqual([...a.tensors.keys()], [...b.tensors.keys()]);
   for (const [name, t] of a.tensors) {
     assert.deepEqual(b.tensors.get(name)!.data, t.data, `${name} differs`);
+  }
+  // Kernels split across two threads (a process of its own: the engine starts once) change nothing.
+  const threaded = join(root, 'threaded');
+  const args = ['world', 'train', '--out', threaded, '--seed', '3', '--steps', '3', '--minutes', '10'];
+  const run = runCli(args, { timeout: 240_000, env: { ADADIFF_THREADS: '2' } });
+  assert.equal(run.code, 0, run.stderr);
+  for (const [name, t] of loadCheckpoint(threaded).tensors) {
+    assert.deepEqual(t.data, a.tensors.get(name)!.data, `${name} differs with two threads`);
   }
   // Training moved the weights away from their initial values.
   const fresh = join(root, 'fresh');
