@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.js';
 import { registerCollect } from './collect.js';
 import { registerDemo } from './demo.js';
+import { registerDiffReports } from './diff-reports.js';
 import { UsageError } from './errors.js';
 import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerPolicy(program);
   registerDemo(program);
   registerEval(program);
+  registerDiffReports(program);
   registerWorldCommands(program);
   const world = program.commands.find((c) => c.name() === 'world')!;
   registerWorldData(world);

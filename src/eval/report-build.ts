@@ -3,7 +3,7 @@
  * report folder (report.json, report.md, index.html, figures as SVG + CSV + JSON, gallery PNGs) and
  * opened in headless Chromium before it counts as done.
  */
-import { basename, join, resolve } from 'node:path';
+import { basename, join, relative, resolve } from 'node:path';
 import { disposeTree } from '../engine/index.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
 import { loadCheckpoint } from '../policy/checkpoint.js';
@@ -165,7 +165,7 @@ export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: stri
     const set = promptSet(main, rows, o.batch);
     const intro = [
       `Collect database ${o.db}: ${collected.prompts.length} prompts scored by ${settings.scorer}, ` +
-        `${settings.scheduler}, S = {${steps.join(', ')}}; model ${resolve(modelDir)}.`,
+        `${settings.scheduler}, S = {${steps.join(', ')}}; model ${relative(process.cwd(), resolve(modelDir)) || '.'}.`,
       `Policy ${o.policy}: reward ${reward.kind} (k = ${reward.topK}, lambda ${reward.lambda}, gamma ${reward.gamma}), ` +
         `${training.epochs} epochs of ${training.gradient}, seed ${training.seed}.`,
       `Tables 1, 3 and 4 generate the ${o.set} prompts with every method in this one process, from the seeds collect ` +

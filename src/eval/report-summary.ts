@@ -51,6 +51,7 @@ export function summaryTable(s: SummaryInputs): Table {
       ["Spearman's rho: objects vs chosen steps", richness.objectsRho, null, null],
       ["Spearman's rho: words vs chosen steps", richness.wordsRho, null, null],
     ],
+    timingRows: [1],
     notes: [`Over the ${s.prompts} evaluated prompts.`, ...richness.notes],
   };
 }

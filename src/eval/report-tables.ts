@@ -27,7 +27,7 @@ export function methodsTable(results: readonly MethodResult[], spec: MethodsTabl
     { column: { title: 'Runs' }, cell: (r) => r.row.runs },
     { column: { title: 'Steps', better: 'lower', digits: 2 }, cell: (r) => r.row.meanSteps },
     {
-      column: { title: 'Time', unit: 's / image', better: 'lower', digits: 4 },
+      column: { title: 'Time', unit: 's / image', better: 'lower', digits: 4, timing: true },
       cell: (r) => r.row.secondsPerImage,
     },
     { column: { title: spec.scoreName, better: 'higher', digits: 3 }, cell: (r) => r.row.meanScore },

@@ -24,6 +24,8 @@ export interface Column {
   inDomain?: boolean;
   /** Decimals for numbers; without it a number is written as it is. */
   digits?: number;
+  /** Wall-clock measurements: they differ between runs of the same seeds, so comparisons skip them. */
+  timing?: boolean;
 }
 
 /** A heading row spanning the table, such as the paper's "COCO 2017" within Table 1. */
@@ -36,6 +38,8 @@ export interface Table {
   columns: Column[];
   /** Cells in the columns' order. */
   rows: (Cell[] | SectionRow)[];
+  /** Indices of rows that are wall-clock measurements (see Column.timing). */
+  timingRows?: number[];
   notes?: string[];
 }
 
