@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { runAdaDiff } from '../eval/compare.js';
 import { runWithSteps } from '../eval/run-steps.js';
 import { DEFAULT_MODEL_DIR } from '../paths.js';
 import { DEFAULT_GUIDANCE_SCALE, Text2ImagePipeline } from '../pipelines/text2img.js';
@@ -45,11 +46,7 @@ export function registerDemo(program: Command) {
 
       // Warm-up so neither method pays for the sessions' first runs.
       await runWithSteps(pipe, worldJudgeScorer, texts.slice(0, 1), seeds, [1], opts);
-      const t0 = performance.now();
-      const { features } = await pipe.encodeText(texts);
-      const selection = await selector.select(features);
-      const selectSeconds = (performance.now() - t0) / 1000;
-      const ada = await runWithSteps(pipe, worldJudgeScorer, texts, seeds, selection.steps, opts);
+      const { run: ada, selection } = await runAdaDiff(pipe, worldJudgeScorer, selector, texts, seeds, opts);
       const full = await runWithSteps(
         pipe,
         worldJudgeScorer,
@@ -58,7 +55,6 @@ export function registerDemo(program: Command) {
         texts.map(() => smax),
         opts,
       );
-      const adaSeconds = ada.seconds + selectSeconds;
 
       mkdirSync(flags.out, { recursive: true });
       const rows: string[] = [];
@@ -85,9 +81,9 @@ export function registerDemo(program: Command) {
       const meanSteps = mean(selection.steps);
       const qa = mean(ada.scores.map((s) => s.total));
       const qf = mean(full.scores.map((s) => s.total));
-      const saved = 1 - adaSeconds / full.seconds;
+      const saved = 1 - ada.seconds / full.seconds;
       const summary =
-        `AdaDiff: mean ${meanSteps.toFixed(1)} steps, ${adaSeconds.toFixed(2)} s, mean judge score ${qa.toFixed(3)}\n` +
+        `AdaDiff: mean ${meanSteps.toFixed(1)} steps, ${ada.seconds.toFixed(2)} s, mean judge score ${qa.toFixed(3)}\n` +
         `fixed ${smax}: ${smax} steps, ${full.seconds.toFixed(2)} s, mean judge score ${qf.toFixed(3)}\n` +
         `time saved ${(100 * saved).toFixed(1)}%, quality kept ${qa >= qf ? 'fully' : `${(qa - qf).toFixed(3)} below`} ` +
         `(policy ${(selection.ms / texts.length).toFixed(2)} ms per prompt)`;

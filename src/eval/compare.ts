@@ -1,5 +1,5 @@
 import type { Text2ImagePipeline } from '../pipelines/text2img.js';
-import type { StepSelector } from '../policy/selector.js';
+import type { StepSelection, StepSelector } from '../policy/selector.js';
 import type { QualityScorer } from '../quality/scorer.js';
 import { Rng } from '../util/random.js';
 import { type RunOptions, runWithSteps, type StepRun } from './run-steps.js';
@@ -116,8 +116,10 @@ export async function compareMethods(
 }
 
 /**
- * AdaDiff's run: the policy picks each prompt's step count, then every prompt is generated with it.
- * The policy reads the text features, so its cost (encode + policy) is part of AdaDiff's time.
+ * AdaDiff's run: the policy picks each prompt's step count from its text features, then every
+ * prompt is generated with it from those same features. Encoding and the policy are part of
+ * AdaDiff's time; the policy's one-time compilation (per input shape, like loading an ONNX
+ * session) is not.
  */
 export async function runAdaDiff(
   pipe: Text2ImagePipeline,
@@ -126,20 +128,15 @@ export async function runAdaDiff(
   prompts: readonly string[],
   seeds: readonly number[],
   opts: RunOptions,
-): Promise<{ run: StepRun; policyMs: number }> {
+): Promise<{ run: StepRun; selection: StepSelection; policyMs: number }> {
+  await selector.select((await pipe.encodeText(prompts as string[])).features);
   const t0 = performance.now();
-  const chosen: number[] = [];
-  let policyMs = 0;
-  for (let i = 0; i < prompts.length; i += opts.batchSize) {
-    const { features } = await pipe.encodeText(prompts.slice(i, i + opts.batchSize) as string[]);
-    const sel = await selector.select(features);
-    policyMs += sel.ms;
-    chosen.push(...sel.steps);
-  }
+  const encoded = await pipe.encode(prompts as string[], '', opts.guidanceScale);
+  const selection = await selector.select(encoded.cond);
   const selectSeconds = (performance.now() - t0) / 1000;
-  const run = await runWithSteps(pipe, scorer, prompts, seeds, chosen, opts);
+  const run = await runWithSteps(pipe, scorer, prompts, seeds, selection.steps, opts, encoded);
   run.seconds += selectSeconds;
-  return { run, policyMs };
+  return { run, selection, policyMs: selection.ms };
 }
 
 /** The comparison as a Markdown table. */

@@ -1,5 +1,5 @@
 import { initialLatents } from '../pipelines/latents.js';
-import type { Text2ImagePipeline } from '../pipelines/text2img.js';
+import { type EncodedPrompts, selectRows, type Text2ImagePipeline } from '../pipelines/text2img.js';
 import type { QualityScore, QualityScorer } from '../quality/scorer.js';
 import type { SchedulerKind } from '../schedulers/index.js';
 import type { RgbImage } from '../util/image.js';
@@ -23,6 +23,7 @@ export interface RunOptions {
  * Generates each prompt with its own step count (prompt i from seeds[i]), batching prompts that
  * share a step count, and scores every image. Fixed-step baselines, random policies and AdaDiff
  * all run through here, so their wall times are measured the same way in the same process.
+ * `encoded` (every prompt's features, in order) skips text encoding: the caller has timed it.
  */
 export async function runWithSteps(
   pipe: Text2ImagePipeline,
@@ -31,6 +32,7 @@ export async function runWithSteps(
   seeds: readonly number[],
   steps: readonly number[],
   opts: RunOptions,
+  encoded?: EncodedPrompts,
 ): Promise<StepRun> {
   const images: RgbImage[] = new Array(prompts.length);
   let ms = 0;
@@ -39,16 +41,18 @@ export async function runWithSteps(
     for (let start = 0; start < rows.length; start += opts.batchSize) {
       const chunk = rows.slice(start, start + opts.batchSize);
       const t0 = performance.now();
-      const encoded = await pipe.encode(
-        chunk.map((i) => prompts[i]),
-        '',
-        opts.guidanceScale,
-      );
+      const features = encoded
+        ? selectRows(encoded, chunk)
+        : await pipe.encode(
+            chunk.map((i) => prompts[i]),
+            '',
+            opts.guidanceScale,
+          );
       const latents = initialLatents(
         chunk.map((i) => seeds[i]),
         pipe.latentSize,
       );
-      const { latents: z0 } = await pipe.denoise(latents, encoded, {
+      const { latents: z0 } = await pipe.denoise(latents, features, {
         steps: count,
         scheduler: opts.scheduler,
         guidanceScale: opts.guidanceScale,
