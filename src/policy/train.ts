@@ -16,6 +16,7 @@ import {
   type AdamConfig,
   type AdamState,
   adamw,
+  blockUntilReady,
   initEngine,
   jit,
   np,
@@ -271,6 +272,8 @@ export async function trainPolicy(run: TrainRun): Promise<TrainState> {
         meanSteps: val.meanSteps,
         seconds: (performance.now() - started) / 1000,
       };
+      // Settled, so onEpoch may read the weights synchronously (engine threads run kernels async).
+      await blockUntilReady(learner);
       state = { ...learner, step: adamStep, epoch: log.epoch, history: [...state.history, log] };
       await run.onEpoch?.(log, state);
     }

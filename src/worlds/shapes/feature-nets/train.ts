@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  blockUntilReady,
   countParams,
   fromHost,
   initEngine,
@@ -120,7 +121,7 @@ async function trainWeights<P extends ParamTree>(
     steps: opts.steps,
     log,
   });
-  const weights = toHost(fitted.params);
+  const weights = toHost(await blockUntilReady(fitted.params));
   tree.dispose(fitted.params);
   return { weights, count, steps: fitted.steps, minutes: fitted.seconds / 60, loss: fitted.loss, log };
 }
