@@ -5,6 +5,7 @@ import { collect } from '../collect/collect.js';
 import { CollectStore } from '../collect/store.js';
 import { DEFAULT_MODEL_DIR } from '../paths.js';
 import { DEFAULT_GUIDANCE_SCALE, Text2ImagePipeline } from '../pipelines/text2img.js';
+import { modelFingerprint } from '../models/fingerprint.js';
 import { PAPER_DEFAULTS } from '../policy/config.js';
 import { readPromptFile } from '../prompts/prompt-file.js';
 import { loadScorer } from '../quality/index.js';
@@ -61,6 +62,7 @@ export function registerCollect(program: Command) {
       try {
         store.bindSettings({
           model: resolve(flags.model),
+          modelWeights: await modelFingerprint(flags.model),
           scorer: scorer.name,
           steps: flags.steps,
           scheduler: flags.scheduler,

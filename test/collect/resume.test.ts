@@ -105,4 +105,9 @@ test('collect killed with SIGKILL resumes with no lost and no duplicate row', as
     changed.stderr,
     /collected with other settings \(steps: database has \[1,2,3\], asked \[1,2\]\)/,
   );
+  // The same folder holding another model (one retrained and exported over it) is not resumed.
+  await buildTinySdFolder(model, { sampleSize: 4, timestepType: 'int32' });
+  const retrained = runCli(args(killed));
+  assert.equal(retrained.code, 1);
+  assert.match(retrained.stderr, /modelWeights: database has "[0-9a-f]{16}", asked "[0-9a-f]{16}"/);
 });
