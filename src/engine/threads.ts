@@ -53,10 +53,6 @@ class NodeWebWorker {
     if (this.#thread) this.#thread.postMessage(data);
     else this.#queued.push(data);
   }
-
-  terminate(): void {
-    this.#thread?.terminate();
-  }
 }
 
 function threadsFromEnv(value: string | undefined): number {
