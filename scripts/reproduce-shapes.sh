@@ -20,7 +20,10 @@ adadiff world prompts --n 200 --dialect verbose --seed 3000000 --out "$D/prompts
 
 # One DDIM collect at 5..50 steps serves the world evidence (needs 5) and AdaDiff's S = 10..50.
 adadiff collect --prompts "$D/prompts-terse.jsonl" --db "$D/collect-ddim.sqlite" --steps 5,10,20,30,40,50 --batch 32
-adadiff world evidence --db "$D/collect-ddim.sqlite" --out "$R/evidence"
+# The same prompts from other initial noise: is a prompt's oracle step a property of the prompt?
+adadiff collect --prompts "$D/prompts-terse.jsonl" --db "$D/collect-ddim-seed1.sqlite" --steps 5,10,20,30,40,50 \
+  --batch 32 --seed 100000
+adadiff world evidence --db "$D/collect-ddim.sqlite" --retest-db "$D/collect-ddim-seed1.sqlite" --out "$R/evidence"
 adadiff collect --prompts "$D/prompts-verbose.jsonl" --db "$D/collect-verbose.sqlite" --batch 32
 adadiff collect --prompts "$D/prompts-terse.jsonl" --limit 400 --scheduler dpm --db "$D/collect-dpm.sqlite" --batch 32
 

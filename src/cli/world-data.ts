@@ -1,9 +1,9 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { scoresByPrompt } from '../collect/dataset.js';
-import { CollectStore } from '../collect/store.js';
+import { type CollectedRecord, CollectStore } from '../collect/store.js';
 import { PAPER_DEFAULTS } from '../policy/config.js';
 import { evidenceMarkdown, worldEvidence } from '../worlds/shapes/evidence.js';
 import { HELD_OUT_SEED, worldPromptSet } from '../worlds/shapes/prompt-sets.js';
@@ -14,6 +14,7 @@ const EvidenceFlags = z.object({
   db: z.string().min(1),
   oracleSteps: stepSetFlag,
   k: intFlag(1),
+  retestDb: z.string().min(1).optional(),
   out: z.string().optional(),
 });
 
@@ -55,17 +56,27 @@ export function registerWorldData(world: Command) {
     .requiredOption('--db <file.sqlite>', 'collect database (e.g. collected at 5,10,20,30,40,50 steps)')
     .option('--oracle-steps <list>', 'the step set S the oracle chooses from', PAPER_DEFAULTS.steps.join(','))
     .option('--k <n>', 'top-k of the oracle', String(PAPER_DEFAULTS.topK))
+    .option(
+      '--retest-db <file.sqlite>',
+      'a collect of the same prompts under another --seed: does the oracle step repeat?',
+    )
     .option('--out <dir>', 'write evidence.json and evidence.md here')
     .action((raw) => {
       const flags = parseFlags(EvidenceFlags, raw);
-      const store = new CollectStore(flags.db);
-      const steps = store.settings().steps as number[];
-      const records = store.records();
-      store.close();
-      const evidence = worldEvidence(records, scoresByPrompt(records, steps), steps, {
-        steps: flags.oracleSteps,
-        topK: flags.k,
-      });
+      const [records, steps] = readCollect(flags.db);
+      const retest = flags.retestDb ? readCollect(flags.retestDb) : undefined;
+      const missing = retest ? steps.filter((s) => !retest[1].includes(s)) : [];
+      if (missing.length)
+        throw new Error(
+          `${flags.retestDb} has no images at ${missing.join(', ')} steps (collected: ${retest?.[1]})`,
+        );
+      const evidence = worldEvidence(
+        records,
+        scoresByPrompt(records, steps),
+        steps,
+        { steps: flags.oracleSteps, topK: flags.k },
+        retest && scoresByPrompt(retest[0], steps),
+      );
       const md = evidenceMarkdown(evidence);
       console.log(md);
       if (flags.out) {
@@ -74,4 +85,17 @@ export function registerWorldData(world: Command) {
         writeFileSync(join(flags.out, 'evidence.md'), md);
       }
     });
+}
+
+function readCollect(db: string): [CollectedRecord[], number[]] {
+  // Opening a missing file would create an empty database.
+  if (!existsSync(db)) throw new Error(`${db}: no such collect database`);
+  const store = new CollectStore(db);
+  try {
+    const steps = store.settings().steps as number[] | undefined;
+    if (!steps) throw new Error(`${db}: not a collect database (no settings)`);
+    return [store.records(), steps];
+  } finally {
+    store.close();
+  }
 }

@@ -154,6 +154,8 @@ test('world evidence summarises a collect database by object count', () => {
     db,
     '--oracle-steps',
     '1,2,3',
+    '--retest-db',
+    db,
     '--out',
     join(root, 'evidence'),
   ]);
@@ -165,4 +167,9 @@ test('world evidence summarises a collect database by object count', () => {
     40,
   );
   assert.match(res.stdout, /Mean judge score/);
+  // The same database as its own retest: every oracle step repeats.
+  assert.equal(ev.retest.agreement, 1);
+  const missing = runCli(['world', 'evidence', '--db', db, '--retest-db', join(root, 'nope.sqlite')]);
+  assert.equal(missing.code, 1);
+  assert.match(missing.stderr, /nope\.sqlite: no such collect database/);
 });

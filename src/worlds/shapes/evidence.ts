@@ -2,7 +2,7 @@ import type { PromptScores } from '../../collect/dataset.js';
 import type { CollectedRecord } from '../../collect/store.js';
 import { oracleIndex } from '../../policy/reward.js';
 import { parsePrompt } from './parse.js';
-import { sceneObjects } from './scene.js';
+import { DETAILS, sceneObjects } from './scene.js';
 
 /** Steps the oracle chooses from (the paper's S), and its top-k. */
 export interface OracleSpec {
@@ -21,16 +21,40 @@ export interface ObjectCountRow {
   oracleMean: number;
 }
 
+/** Prompts holding an object with a given detail (or only plain objects). */
+export interface DetailRow {
+  detail: string;
+  prompts: number;
+  meanScore: Record<number, number>;
+  /** Mean of the judge's `detail` part: do stripes, dots and outlines appear with more steps? */
+  detailPart: Record<number, number>;
+}
+
+/** Is a prompt's oracle step a property of the prompt, or of its initial noise? */
+export interface OracleRetest {
+  /** Prompts collected under both seeds. */
+  prompts: number;
+  /** Share of prompts whose oracle step is the same under both seeds. */
+  agreement: number;
+  /** The agreement two independent draws from the oracle histograms would reach. */
+  chanceAgreement: number;
+  /** Spearman correlation of the oracle steps under the two seeds. */
+  spearman: number;
+}
+
 export interface WorldEvidence {
   prompts: number;
   stepCounts: number[];
   byObjects: ObjectCountRow[];
+  byDetail: DetailRow[];
   /** How many prompts have each oracle step. */
   oracleHistogram: Record<number, number>;
   /** Share of prompts whose oracle step differs from the most common one. */
   oracleDiffersFromMode: number;
   /** Spearman rank correlation between object count and oracle step. */
   oracleObjectsSpearman: number;
+  /** Present when a second collect of the same prompts under another seed is given. */
+  retest?: OracleRetest;
 }
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -65,15 +89,83 @@ export function spearman(a: readonly number[], b: readonly number[]): number {
 /**
  * Is the shapes world a testbed for AdaDiff? From a collect run over held-out prompts at several
  * step counts: quality and full success by number of objects, and each prompt's oracle step (the
- * fewest steps in S whose image ranks top-k among S's images).
+ * fewest steps in S whose image ranks top-k among S's images). `retestPrompts`, scored at the same
+ * `collectedSteps` from other initial noise, tells whether a prompt keeps its oracle step.
  */
 export function worldEvidence(
   records: readonly CollectedRecord[],
   prompts: readonly PromptScores[],
   collectedSteps: readonly number[],
   oracle: OracleSpec,
+  retestPrompts?: readonly PromptScores[],
 ): WorldEvidence {
-  const success = new Map(records.map((r) => [`${r.promptId}:${r.steps}`, r.parts.success ?? 0]));
+  const partOf = (name: string) => {
+    const m = new Map(records.map((r) => [`${r.promptId}:${r.steps}`, r.parts[name] ?? 0]));
+    return (promptId: number, a: number) => m.get(`${promptId}:${collectedSteps[a]}`) ?? 0;
+  };
+  const success = partOf('success');
+  const detailPart = partOf('detail');
+  const oracleOf = oracleSteps(collectedSteps, oracle);
+  const items = prompts.map((p) => {
+    const objects = sceneObjects(parsePrompt(p.prompt));
+    return {
+      p,
+      objects: objects.length,
+      details: new Set(objects.map((o) => o.detail)),
+      oracle: oracleOf(p),
+    };
+  });
+  type Item = (typeof items)[number];
+  const per = (group: readonly Item[], f: (a: number, i: Item) => number) =>
+    Object.fromEntries(collectedSteps.map((s, a) => [s, mean(group.map((i) => f(a, i)))]));
+  const counts = [...new Set(items.map((i) => i.objects))].sort((a, b) => a - b);
+  const byObjects = counts.map((objects) => {
+    const group = items.filter((i) => i.objects === objects);
+    return {
+      objects,
+      prompts: group.length,
+      meanScore: per(group, (a, i) => i.p.scores[a]),
+      successRate: per(group, (a, i) => success(i.p.promptId, a)),
+      oracleMean: mean(group.map((i) => i.oracle)),
+    };
+  });
+  const detailGroups: [string, Item[]][] = [
+    ['plain only', items.filter((i) => i.details.size === 1 && i.details.has('plain'))],
+    ...DETAILS.filter((d) => d !== 'plain').map((d): [string, Item[]] => [
+      d,
+      items.filter((i) => i.details.has(d)),
+    ]),
+  ];
+  const byDetail = detailGroups
+    .filter(([, group]) => group.length > 0)
+    .map(([detail, group]) => ({
+      detail,
+      prompts: group.length,
+      meanScore: per(group, (a, i) => i.p.scores[a]),
+      detailPart: per(group, (a, i) => detailPart(i.p.promptId, a)),
+    }));
+  const histogram = oracleHistogram(
+    oracle.steps,
+    items.map((i) => i.oracle),
+  );
+  const mode = Math.max(...Object.values(histogram));
+  return {
+    prompts: items.length,
+    stepCounts: [...collectedSteps],
+    byObjects,
+    byDetail,
+    oracleHistogram: histogram,
+    oracleDiffersFromMode: 1 - mode / items.length,
+    oracleObjectsSpearman: spearman(
+      items.map((i) => i.objects),
+      items.map((i) => i.oracle),
+    ),
+    ...(retestPrompts ? { retest: oracleRetest(items, retestPrompts, oracle, oracleOf) } : {}),
+  };
+}
+
+/** Each prompt's oracle step: the fewest steps in S whose score ranks top-k among S's scores. */
+function oracleSteps(collectedSteps: readonly number[], oracle: OracleSpec): (p: PromptScores) => number {
   const idx = oracle.steps.map((s) => {
     const i = collectedSteps.indexOf(s);
     if (i < 0) throw new Error(`the oracle's step count ${s} was not collected (have ${collectedSteps})`);
@@ -87,42 +179,50 @@ export function worldEvidence(
     gamma: 0,
     threshold: 0,
   };
-  const items = prompts.map((p) => ({
-    p,
-    objects: sceneObjects(parsePrompt(p.prompt)).length,
-    oracle:
-      oracle.steps[
-        oracleIndex(
-          idx.map((i) => p.scores[i]),
-          rewardCfg,
-        )
-      ],
-  }));
-  const counts = [...new Set(items.map((i) => i.objects))].sort((a, b) => a - b);
-  const byObjects = counts.map((objects) => {
-    const group = items.filter((i) => i.objects === objects);
-    const per = (f: (s: number, i: (typeof group)[number]) => number) =>
-      Object.fromEntries(collectedSteps.map((s, a) => [s, mean(group.map((i) => f(a, i)))]));
-    return {
-      objects,
-      prompts: group.length,
-      meanScore: per((a, i) => i.p.scores[a]),
-      successRate: per((a, i) => success.get(`${i.p.promptId}:${collectedSteps[a]}`) ?? 0),
-      oracleMean: mean(group.map((i) => i.oracle)),
-    };
-  });
-  const histogram: Record<number, number> = Object.fromEntries(oracle.steps.map((s) => [s, 0]));
-  for (const i of items) histogram[i.oracle]++;
-  const mode = Math.max(...Object.values(histogram));
+  return (p) =>
+    oracle.steps[
+      oracleIndex(
+        idx.map((i) => p.scores[i]),
+        rewardCfg,
+      )
+    ];
+}
+
+function oracleHistogram(steps: readonly number[], oracles: readonly number[]): Record<number, number> {
+  const histogram: Record<number, number> = Object.fromEntries(steps.map((s) => [s, 0]));
+  for (const o of oracles) histogram[o]++;
+  return histogram;
+}
+
+/** Compares each prompt's oracle step with the one from the same prompt under another seed. */
+function oracleRetest(
+  items: readonly { p: PromptScores; oracle: number }[],
+  retestPrompts: readonly PromptScores[],
+  oracle: OracleSpec,
+  oracleOf: (p: PromptScores) => number,
+): OracleRetest {
+  const other = new Map(retestPrompts.map((p) => [p.prompt, oracleOf(p)]));
+  const pairs = items
+    .filter((i) => other.has(i.p.prompt))
+    .map((i) => [i.oracle, other.get(i.p.prompt) as number]);
+  if (pairs.length < 2)
+    throw new Error(`the retest collect shares ${pairs.length} prompts with the main one`);
+  const first = oracleHistogram(
+    oracle.steps,
+    pairs.map(([a]) => a),
+  );
+  const second = oracleHistogram(
+    oracle.steps,
+    pairs.map(([, b]) => b),
+  );
+  const n = pairs.length;
   return {
-    prompts: items.length,
-    stepCounts: [...collectedSteps],
-    byObjects,
-    oracleHistogram: histogram,
-    oracleDiffersFromMode: 1 - mode / items.length,
-    oracleObjectsSpearman: spearman(
-      items.map((i) => i.objects),
-      items.map((i) => i.oracle),
+    prompts: n,
+    agreement: pairs.filter(([a, b]) => a === b).length / n,
+    chanceAgreement: oracle.steps.reduce((acc, s) => acc + (first[s] / n) * (second[s] / n), 0),
+    spearman: spearman(
+      pairs.map(([a]) => a),
+      pairs.map(([, b]) => b),
     ),
   };
 }
@@ -130,31 +230,45 @@ export function worldEvidence(
 /** The evidence as a Markdown report. */
 export function evidenceMarkdown(e: WorldEvidence): string {
   const s = e.stepCounts;
-  const table = (
+  const table = <R extends { prompts: number }>(
     title: string,
-    f: (r: ObjectCountRow) => Record<number, number>,
+    label: [string, (r: R) => string | number],
+    rows: readonly R[],
+    f: (r: R) => Record<number, number>,
     fmt: (v: number) => string,
   ) => [
     `### ${title}`,
     '',
-    `| objects | prompts | ${s.map((k) => `${k} steps`).join(' | ')} |`,
+    `| ${label[0]} | prompts | ${s.map((k) => `${k} steps`).join(' | ')} |`,
     `| ---: | ---: | ${s.map(() => '---:').join(' | ')} |`,
-    ...e.byObjects.map((r) => `| ${r.objects} | ${r.prompts} | ${s.map((k) => fmt(f(r)[k])).join(' | ')} |`),
+    ...rows.map((r) => `| ${label[1](r)} | ${r.prompts} | ${s.map((k) => fmt(f(r)[k])).join(' | ')} |`),
     '',
   ];
+  const objects: [string, (r: ObjectCountRow) => number] = ['objects', (r) => r.objects];
+  const details: [string, (r: DetailRow) => string] = ['detail in prompt', (r) => r.detail];
+  const score = (v: number) => v.toFixed(3);
+  const retest = e.retest
+    ? [
+        `Under a second seed (same ${e.retest.prompts} prompts, other initial noise) the oracle step is the same for ` +
+          `${(100 * e.retest.agreement).toFixed(1)}% of prompts, against ${(100 * e.retest.chanceAgreement).toFixed(1)}% ` +
+          `for two independent draws from the two histograms; Spearman correlation of the two oracle steps: ` +
+          `${e.retest.spearman.toFixed(3)}.`,
+        '',
+      ]
+    : [];
   return [
     `Held-out prompts: ${e.prompts}.`,
     '',
-    ...table(
-      'Mean judge score',
-      (r) => r.meanScore,
-      (v) => v.toFixed(3),
-    ),
+    ...table('Mean judge score', objects, e.byObjects, (r) => r.meanScore, score),
     ...table(
       'Full-success rate',
+      objects,
+      e.byObjects,
       (r) => r.successRate,
       (v) => `${(100 * v).toFixed(1)}%`,
     ),
+    ...table('Mean judge score by detail', details, e.byDetail, (r) => r.meanScore, score),
+    ...table("Judge's detail part (0..1) by detail", details, e.byDetail, (r) => r.detailPart, score),
     '### Oracle step (fewest steps in S ranking top-k)',
     '',
     `| oracle step | ${Object.keys(e.oracleHistogram).join(' | ')} |`,
@@ -170,5 +284,6 @@ export function evidenceMarkdown(e: WorldEvidence): string {
     `Oracle step differs from its most common value for ${(100 * e.oracleDiffersFromMode).toFixed(1)}% of prompts; ` +
       `Spearman correlation between object count and oracle step: ${e.oracleObjectsSpearman.toFixed(3)}.`,
     '',
+    ...retest,
   ].join('\n');
 }
