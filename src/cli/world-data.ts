@@ -1,9 +1,9 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { scoresByPrompt } from '../collect/dataset.js';
-import { type CollectedRecord, CollectStore } from '../collect/store.js';
+import { readCollectDb } from '../collect/store.js';
 import { PAPER_DEFAULTS } from '../policy/config.js';
 import { evidenceMarkdown, worldEvidence } from '../worlds/shapes/evidence.js';
 import { HELD_OUT_SEED, worldPromptSet } from '../worlds/shapes/prompt-sets.js';
@@ -63,19 +63,14 @@ export function registerWorldData(world: Command) {
     .option('--out <dir>', 'write evidence.json and evidence.md here')
     .action((raw) => {
       const flags = parseFlags(EvidenceFlags, raw);
-      const [records, steps] = readCollect(flags.db);
-      const retest = flags.retestDb ? readCollect(flags.retestDb) : undefined;
-      const missing = retest ? steps.filter((s) => !retest[1].includes(s)) : [];
-      if (missing.length)
-        throw new Error(
-          `${flags.retestDb} has no images at ${missing.join(', ')} steps (collected: ${retest?.[1]})`,
-        );
+      const { records, steps } = readCollectDb(flags.db);
+      const retest = flags.retestDb ? readCollectDb(flags.retestDb, steps).records : undefined;
       const evidence = worldEvidence(
         records,
         scoresByPrompt(records, steps),
         steps,
         { steps: flags.oracleSteps, topK: flags.k },
-        retest && scoresByPrompt(retest[0], steps),
+        retest && scoresByPrompt(retest, steps),
       );
       const md = evidenceMarkdown(evidence);
       console.log(md);
@@ -85,17 +80,4 @@ export function registerWorldData(world: Command) {
         writeFileSync(join(flags.out, 'evidence.md'), md);
       }
     });
-}
-
-function readCollect(db: string): [CollectedRecord[], number[]] {
-  // Opening a missing file would create an empty database.
-  if (!existsSync(db)) throw new Error(`${db}: no such collect database`);
-  const store = new CollectStore(db);
-  try {
-    const steps = store.settings().steps as number[] | undefined;
-    if (!steps) throw new Error(`${db}: not a collect database (no settings)`);
-    return [store.records(), steps];
-  } finally {
-    store.close();
-  }
 }

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 
 /** One collected image: a prompt generated at one step count from its seed, and its quality. */
@@ -128,5 +129,29 @@ export class CollectStore {
 
   close(): void {
     this.db.close();
+  }
+}
+
+/**
+ * Reads an existing collect database: its settings, the step counts it was collected at and every
+ * record. Throws, naming the file, when it does not exist (opening would create an empty one), is
+ * not a collect database, or lacks any of `requiredSteps`.
+ */
+export function readCollectDb(
+  db: string,
+  requiredSteps: readonly number[] = [],
+): { settings: Record<string, unknown>; steps: number[]; records: CollectedRecord[] } {
+  if (!existsSync(db)) throw new Error(`${db}: no such collect database`);
+  const store = new CollectStore(db);
+  try {
+    const settings = store.settings();
+    const steps = settings.steps as number[] | undefined;
+    if (!steps) throw new Error(`${db}: not a collect database (no settings)`);
+    const missing = requiredSteps.filter((s) => !steps.includes(s));
+    if (missing.length)
+      throw new Error(`${db} has no images at ${missing.join(', ')} steps (collected: ${steps})`);
+    return { settings, steps, records: store.records() };
+  } finally {
+    store.close();
   }
 }

@@ -1,6 +1,5 @@
-import { existsSync } from 'node:fs';
 import { type PromptScores, policyDataset, scoresByPrompt } from '../collect/dataset.js';
-import { CollectStore } from '../collect/store.js';
+import { readCollectDb } from '../collect/store.js';
 import type { Text2ImagePipeline } from '../pipelines/text2img.js';
 import { type DataSplit, type PolicyDataset, splitByPrompt } from '../policy/dataset.js';
 import type { SchedulerKind } from '../schedulers/index.js';
@@ -22,24 +21,12 @@ export interface Collected {
  * counts it was collected at (one collect at 5..50 serves both the world evidence and S = 10..50).
  */
 export function readCollected(db: string, steps: readonly number[]): Collected {
-  if (!existsSync(db)) throw new Error(`${db}: no such collect database`);
-  const store = new CollectStore(db);
-  try {
-    const settings = store.settings();
-    const collected = settings.steps as number[] | undefined;
-    if (!collected) throw new Error(`${db}: not a collect database (no settings)`);
-    const missing = steps.filter((s) => !collected.includes(s));
-    if (missing.length)
-      throw new Error(`${db} has no images at ${missing.join(', ')} steps (collected: ${collected})`);
-    const records = store.records();
-    const prompts = scoresByPrompt(records, steps);
-    const parts = new Map(records.map((r) => [`${r.promptId}:${r.steps}`, r.parts]));
-    const success = prompts.map((p) => steps.map((s) => parts.get(`${p.promptId}:${s}`)?.success));
-    const complete = success.every((row) => row.every((v) => v !== undefined));
-    return { settings, prompts, success: complete ? (success as number[][]) : null };
-  } finally {
-    store.close();
-  }
+  const { settings, records } = readCollectDb(db, steps);
+  const prompts = scoresByPrompt(records, steps);
+  const parts = new Map(records.map((r) => [`${r.promptId}:${r.steps}`, r.parts]));
+  const success = prompts.map((p) => steps.map((s) => parts.get(`${p.promptId}:${s}`)?.success));
+  const complete = success.every((row) => row.every((v) => v !== undefined));
+  return { settings, prompts, success: complete ? (success as number[][]) : null };
 }
 
 /** A collect database with the text features and split its policies use. */
