@@ -40,6 +40,14 @@ export function scoresByPrompt(
     .sort((a, b) => a.promptId - b.promptId);
 }
 
+/** Looks up a named part of a collected score (e.g. the judge's `success`) by prompt and step count. */
+export function partLookup(
+  records: readonly CollectedRecord[],
+): (promptId: number, steps: number, part: string) => number | undefined {
+  const parts = new Map(records.map((r) => [`${r.promptId}:${r.steps}`, r.parts]));
+  return (promptId, steps, part) => parts.get(`${promptId}:${steps}`)?.[part];
+}
+
 /**
  * The policy's training set: each prompt's text features, recomputed with the model's text encoder
  * (deterministic, so identical to what collect saw; storing 64x128 or 77x1024 floats per prompt

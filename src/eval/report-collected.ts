@@ -1,4 +1,4 @@
-import { type PromptScores, policyDataset, scoresByPrompt } from '../collect/dataset.js';
+import { type PromptScores, partLookup, policyDataset, scoresByPrompt } from '../collect/dataset.js';
 import { readCollectDb } from '../collect/store.js';
 import type { Text2ImagePipeline } from '../pipelines/text2img.js';
 import { type DataSplit, type PolicyDataset, splitByPrompt } from '../policy/dataset.js';
@@ -23,8 +23,8 @@ export interface Collected {
 export function readCollected(db: string, steps: readonly number[]): Collected {
   const { settings, records } = readCollectDb(db, steps);
   const prompts = scoresByPrompt(records, steps);
-  const parts = new Map(records.map((r) => [`${r.promptId}:${r.steps}`, r.parts]));
-  const success = prompts.map((p) => steps.map((s) => parts.get(`${p.promptId}:${s}`)?.success));
+  const part = partLookup(records);
+  const success = prompts.map((p) => steps.map((s) => part(p.promptId, s, 'success')));
   const complete = success.every((row) => row.every((v) => v !== undefined));
   return { settings, prompts, success: complete ? (success as number[][]) : null };
 }

@@ -1,4 +1,4 @@
-import type { PromptScores } from '../../collect/dataset.js';
+import { type PromptScores, partLookup } from '../../collect/dataset.js';
 import type { CollectedRecord } from '../../collect/store.js';
 import { oracleIndex } from '../../policy/reward.js';
 import { parsePrompt } from './parse.js';
@@ -99,12 +99,11 @@ export function worldEvidence(
   oracle: OracleSpec,
   retestPrompts?: readonly PromptScores[],
 ): WorldEvidence {
-  const partOf = (name: string) => {
-    const m = new Map(records.map((r) => [`${r.promptId}:${r.steps}`, r.parts[name] ?? 0]));
-    return (promptId: number, a: number) => m.get(`${promptId}:${collectedSteps[a]}`) ?? 0;
-  };
-  const success = partOf('success');
-  const detailPart = partOf('detail');
+  const lookup = partLookup(records);
+  const part = (name: string) => (promptId: number, a: number) =>
+    lookup(promptId, collectedSteps[a], name) ?? 0;
+  const success = part('success');
+  const detailPart = part('detail');
   const oracleOf = oracleSteps(collectedSteps, oracle);
   const items = prompts.map((p) => {
     const objects = sceneObjects(parsePrompt(p.prompt));
