@@ -16,6 +16,8 @@ export function buildProgram(): Command {
   const program = new Command('adadiff')
     .description('Adaptive step selection for fast text-to-image diffusion (AdaDiff)')
     .showHelpAfterError('(run with --help for usage)')
+    // A subcommand's flags belong to it (`bench train --steps` is not `bench --steps`).
+    .enablePositionalOptions()
     .exitOverride();
   registerGenerate(program);
   registerBench(program);

@@ -26,7 +26,7 @@ export function registerSelect(program: Command) {
       const pipe = await Text2ImagePipeline.load(flags.model);
       const selector = await loadSelector(flags.policy, flags.model);
       const encoded = await pipe.encode(flags.prompt, '', DEFAULT_GUIDANCE_SCALE);
-      // Warm up the policy's compiled graph, then time it as a user's next call would see it.
+      // Warm up the policy's session, then time it as a user's next call would see it.
       await selector.select(encoded.cond);
       const sel = await selector.select(encoded.cond);
       const unet = await pipe.denoise(initialLatents([0], pipe.latentSize), selectRows(encoded, [0]), {

@@ -11,6 +11,8 @@ const TrainFlags = z.object({
   seed: intFlag(0, 2 ** 32 - 1),
   steps: intFlag(1).optional(),
   resume: z.boolean(),
+  threads: intFlag(1, 256).optional(),
+  provider: z.enum(['cpu', 'cuda', 'webgpu']),
 });
 
 const ExportFlags = z.object({ checkpoint: z.string().min(1), out: z.string().min(1) });
@@ -28,6 +30,8 @@ export function registerWorldCommands(program: Command) {
     .option('--steps <n>', 'fixed number of steps (reproduces a run exactly; the budget still caps it)')
     .option('--seed <n>', 'seed for initialisation and data', '0')
     .option('--resume', 'continue from the checkpoint in --out', false)
+    .option('--threads <n>', 'ONNX Runtime threads (default: one per core)')
+    .option('--provider <name>', 'execution provider: cpu, cuda or webgpu', 'cpu')
     .action(async (raw) => {
       const flags = parseFlags(TrainFlags, raw);
       await train(shapes, flags);

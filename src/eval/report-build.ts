@@ -4,7 +4,6 @@
  * opened in headless Chromium before it counts as done.
  */
 import { basename, join, relative, resolve } from 'node:path';
-import { disposeTree } from '../engine/index.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
 import { loadCheckpoint } from '../policy/checkpoint.js';
 import type { RewardConfig } from '../policy/reward.js';
@@ -131,7 +130,6 @@ export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: stri
   const size = o.quick ? SIZES.quick : SIZES.full;
   const epochs = o.quick ? Math.min(o.epochs, QUICK_EPOCHS) : o.epochs;
   const given = await loadCheckpoint(o.policy);
-  for (const t of [given.state.params, given.state.opt.m, given.state.opt.v]) disposeTree(t);
   const { network, reward, training } = given;
   const steps = reward.steps;
   const selector = await StepSelector.load(o.policy);

@@ -4,10 +4,9 @@
  * step count it chooses. Table 5 and Figure 5 train many policies this way (exact gradient, few
  * epochs) and compare them on the test prompts with random policies and the oracle.
  */
-import { disposeTree } from '../engine/index.js';
 import { type DataSplit, type PolicyDataset, rewardTable, scoreRows } from '../policy/dataset.js';
 import { evaluatePolicy } from '../policy/evaluate.js';
-import type { NetworkConfig } from '../policy/network.js';
+import { type NetworkConfig, PolicyRunner } from '../policy/network.js';
 import { oracleIndex, type RewardConfig } from '../policy/reward.js';
 import { type TrainOptions, trainPolicy } from '../policy/train.js';
 import { mean } from './report-stats.js';
@@ -102,10 +101,11 @@ export class QuickPolicies {
     const { network, options } = this.training;
     const data = scores ? { ...this.d.data, scores } : this.d.data;
     const state = await trainPolicy({ data, split: this.d.split, reward, network, options });
+    const runner = await PolicyRunner.withWeightInputs(network);
     try {
       const table = rewardTable(data, reward);
       const evaluation = await evaluatePolicy(
-        network,
+        runner,
         state.params,
         data,
         this.rows,
@@ -115,9 +115,7 @@ export class QuickPolicies {
       );
       return evaluation.actions;
     } finally {
-      disposeTree(state.params);
-      disposeTree(state.opt.m);
-      disposeTree(state.opt.v);
+      await runner.release();
     }
   }
 }

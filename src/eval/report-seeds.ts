@@ -3,7 +3,6 @@
  * options), so Table 1 can show AdaDiff's spread over training runs, which one policy cannot.
  */
 import { join } from 'node:path';
-import { disposeTree } from '../engine/index.js';
 import { type Checkpoint, saveCheckpoint } from '../policy/checkpoint.js';
 import { dataHash } from '../policy/dataset.js';
 import { StepSelector } from '../policy/selector.js';
@@ -28,7 +27,6 @@ export async function retrainWithSeeds(
     const state = await trainPolicy({ data: db.data, split: db.split, reward, network, options: training });
     const out = join(dir, `seed-${seed}`);
     saveCheckpoint(out, { network, reward, training, dataHash: dataHash(db.data), commandLine, state });
-    for (const t of [state.params, state.opt.m, state.opt.v]) disposeTree(t);
     selectors.push(await StepSelector.load(out));
   }
   return selectors;

@@ -46,7 +46,7 @@ function elemTypeOf(data: TensorData): ElemType {
   return 'int32';
 }
 
-function tensorProto(name: string, data: TensorData, dims: readonly number[]): onnx.onnx.ITensorProto {
+export function tensorProto(name: string, data: TensorData, dims: readonly number[]): onnx.onnx.ITensorProto {
   const size = dims.reduce((a, b) => a * b, 1);
   if (size !== data.length) {
     throw new Error(`tensor ${name}: dims [${dims.join(', ')}] hold ${size} values, data has ${data.length}`);
@@ -56,7 +56,7 @@ function tensorProto(name: string, data: TensorData, dims: readonly number[]): o
   return { name, dims: [...dims], dataType: ELEM_CODES[elemTypeOf(data)], rawData: raw };
 }
 
-function attributeProto(name: string, v: AttrValue): onnx.onnx.IAttributeProto {
+export function attributeProto(name: string, v: AttrValue): onnx.onnx.IAttributeProto {
   if (typeof v === 'number') {
     return Number.isInteger(v) ? { name, type: AttrType.INT, i: v } : { name, type: AttrType.FLOAT, f: v };
   }
@@ -75,7 +75,7 @@ function attributeProto(name: string, v: AttrValue): onnx.onnx.IAttributeProto {
   return { name, type: AttrType.TENSOR, t: tensorProto(name, v.data, v.dims) };
 }
 
-function valueInfo(
+export function valueInfo(
   name: string,
   type: ElemType,
   dims: readonly (number | string)[],
@@ -265,19 +265,27 @@ export class GraphBuilder {
 
   /** Serialized ModelProto: IR version 8 with the default (ai.onnx) opset domain. */
   build(opset = 17): Uint8Array {
-    const model: onnx.onnx.IModelProto = {
-      irVersion: 8,
-      producerName: 'adadiff',
-      // The empty domain is ai.onnx; it is what exporters write and what nodes with no domain use.
-      opsetImport: [{ domain: '', version: opset }],
-      graph: {
+    return encodeModel(
+      {
         name: this.name,
         input: this.inputs,
         output: this.outputs,
         initializer: this.inits,
         node: this.nodes,
       },
-    };
-    return proto.ModelProto.encode(proto.ModelProto.create(model)).finish();
+      opset,
+    );
   }
+}
+
+/** A graph as a serialized ModelProto: IR version 8, the default (ai.onnx) opset domain. */
+export function encodeModel(graph: onnx.onnx.IGraphProto, opset = 17): Uint8Array {
+  const model: onnx.onnx.IModelProto = {
+    irVersion: 8,
+    producerName: 'adadiff',
+    // The empty domain is ai.onnx; it is what exporters write and what nodes with no domain use.
+    opsetImport: [{ domain: '', version: opset }],
+    graph,
+  };
+  return proto.ModelProto.encode(proto.ModelProto.create(model)).finish();
 }

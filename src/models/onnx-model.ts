@@ -53,7 +53,7 @@ export function availableExecutionProviders(): { name: string; bundled: boolean 
   return ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled }));
 }
 
-function describeProviders(): string {
+export function describeProviders(): string {
   return availableExecutionProviders()
     .map((b) => (b.bundled ? b.name : `${b.name} (not bundled: needs onnxruntime-node's install script)`))
     .join(', ');

@@ -1,33 +1,30 @@
 /**
- * A policy checkpoint is a folder: the network weights (policy.safetensors, all inference needs),
- * Adam's moments (optimizer.safetensors) and policy.json with everything else needed to rebuild the
+ * A policy checkpoint is a folder: the network weights (policy.safetensors), the inference graph
+ * with those weights (policy.onnx, all inference needs, runnable wherever ONNX Runtime runs), Adam's
+ * moments (optimizer.safetensors) and policy.json with everything else needed to rebuild the
  * network, know what it was trained for and on, and resume training exactly: S, the feature shape,
  * network and reward settings, training options, epoch, Adam step, per-epoch log, data hash and
  * the command line. Each file is written to a temporary name and renamed, so none is ever half
- * written, and each records its epoch, so a folder mixing two saves (a run killed between renames)
- * is refused on load instead of resuming inexactly.
+ * written, and each records its epoch (policy.onnx by its hash in policy.json, written last), so a
+ * folder mixing two saves (a run killed between renames) is refused on load instead of resuming
+ * inexactly.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import {
-  disposeTree,
-  fromHost,
-  type HostTensor,
-  initEngine,
-  loadSafetensors,
-  saveSafetensors,
-  toHost,
-} from '../engine/index.js';
+import { checkWeights, type HostTensor } from '../graph/params.js';
+import { loadSafetensors, saveSafetensors } from '../graph/safetensors.js';
 import { ModelFolderError } from '../models/errors.js';
 import { readJson } from '../models/json-file.js';
-import { initPolicy, type NetworkConfig, networkConfig, type PolicyParams } from './network.js';
+import { type NetworkConfig, networkConfig, type PolicyParams, policyOnnx, policySpecs } from './network.js';
 import type { RewardConfig } from './reward.js';
 import type { TrainOptions, TrainState } from './train.js';
 
 export const CHECKPOINT_FILES = {
   config: 'policy.json',
   weights: 'policy.safetensors',
+  onnx: 'policy.onnx',
   optimizer: 'optimizer.safetensors',
 } as const;
 
@@ -74,6 +71,11 @@ const schema = z.object({
     }),
   ),
   dataHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest'),
+  /** sha256 of policy.onnx; absent in folders saved before it shipped. */
+  onnxHash: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, 'expected a sha256 hex digest')
+    .optional(),
   commandLine: z.array(z.string()),
 });
 
@@ -90,6 +92,8 @@ export interface Checkpoint {
   readonly state: TrainState;
 }
 
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+
 function writeAtomically(file: string, write: (tmp: string) => void): void {
   const tmp = `${file}.tmp`;
   write(tmp);
@@ -104,12 +108,13 @@ const unprefixed = (prefix: string, m: Map<string, HostTensor>) =>
     [...m].filter(([k]) => k.startsWith(`${prefix}.`)).map(([k, v]) => [k.slice(prefix.length + 1), v]),
   );
 
-/** Writes the checkpoint folder; does not consume `c.state`. */
+/** Writes the checkpoint folder. */
 export function saveCheckpoint(dir: string, c: Checkpoint): void {
   const { network: net, reward, state } = c;
   if (net.actions !== reward.steps.length)
     throw new Error(`the network has ${net.actions} actions, S has ${reward.steps.length}`);
   mkdirSync(dir, { recursive: true });
+  const onnx = policyOnnx(net, state.params);
   const json: CheckpointJson = {
     format: FORMAT,
     version: VERSION,
@@ -128,15 +133,15 @@ export function saveCheckpoint(dir: string, c: Checkpoint): void {
     adamStep: state.step,
     history: state.history,
     dataHash: c.dataHash,
+    onnxHash: sha256(onnx),
     commandLine: [...c.commandLine],
   };
-  const optimizer = new Map([...prefixed('m', toHost(state.opt.m)), ...prefixed('v', toHost(state.opt.v))]);
+  const optimizer = new Map([...prefixed('m', state.opt.m), ...prefixed('v', state.opt.v)]);
   // Each file records its epoch, so a folder left half-written by a killed save is caught on load.
   const metadata = { epoch: String(state.epoch) };
-  writeAtomically(join(dir, CHECKPOINT_FILES.weights), (tmp) =>
-    saveSafetensors(tmp, toHost(state.params), metadata),
-  );
+  writeAtomically(join(dir, CHECKPOINT_FILES.weights), (tmp) => saveSafetensors(tmp, state.params, metadata));
   writeAtomically(join(dir, CHECKPOINT_FILES.optimizer), (tmp) => saveSafetensors(tmp, optimizer, metadata));
+  writeAtomically(join(dir, CHECKPOINT_FILES.onnx), (tmp) => writeFileSync(tmp, onnx));
   writeAtomically(join(dir, CHECKPOINT_FILES.config), (tmp) =>
     writeFileSync(tmp, `${JSON.stringify(json, null, 2)}\n`),
   );
@@ -154,36 +159,66 @@ function readTensors(file: string, epoch: number): Map<string, HostTensor> {
   return tensors;
 }
 
-/** A tree shaped like a fresh network's from host tensors; faults name the file. */
-function readTree(file: string, network: NetworkConfig, tensors: Map<string, HostTensor>): PolicyParams {
-  // initPolicy only supplies names and shapes; its values are replaced.
-  const like = initPolicy(network, 0);
+/** The network's tensors, in its order; faults name the file. */
+function networkTensors(
+  file: string,
+  network: NetworkConfig,
+  tensors: Map<string, HostTensor>,
+): PolicyParams {
+  const specs = policySpecs(network);
   try {
-    return fromHost(like, tensors);
+    checkWeights(specs, tensors, 'policy network');
   } catch (e) {
     throw new ModelFolderError(file, (e as Error).message, { cause: e });
-  } finally {
-    disposeTree(like);
   }
+  return new Map(specs.map((s) => [s.name, tensors.get(s.name) as HostTensor]));
 }
 
-/** Reads a checkpoint folder; the caller owns the returned state's arrays. */
-export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
-  await initEngine();
+async function readConfig(dir: string) {
   const json = await readJson(join(dir, CHECKPOINT_FILES.config), schema);
   const network = networkConfig(json.features.tokens, json.features.dim, json.steps.length, json.network);
+  return { json, network, reward: { ...json.reward, steps: json.steps } };
+}
+
+/** Reads a checkpoint folder. */
+export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
+  const { json, network, reward } = await readConfig(dir);
   const weightsFile = join(dir, CHECKPOINT_FILES.weights);
   const optimizerFile = join(dir, CHECKPOINT_FILES.optimizer);
-  const params = readTree(weightsFile, network, readTensors(weightsFile, json.epoch));
+  const params = networkTensors(weightsFile, network, readTensors(weightsFile, json.epoch));
   const moments = readTensors(optimizerFile, json.epoch);
-  const m = readTree(optimizerFile, network, unprefixed('m', moments));
-  const v = readTree(optimizerFile, network, unprefixed('v', moments));
+  const m = networkTensors(optimizerFile, network, unprefixed('m', moments));
+  const v = networkTensors(optimizerFile, network, unprefixed('v', moments));
   return {
     network,
-    reward: { ...json.reward, steps: json.steps },
+    reward,
     training: json.training,
     dataHash: json.dataHash,
     commandLine: json.commandLine,
     state: { params, opt: { m, v }, step: json.adamStep, epoch: json.epoch, history: json.history },
   };
+}
+
+/**
+ * What inference needs from a policy folder: its config and its ONNX graph. A folder saved before
+ * policy.onnx shipped gets the graph built from its weights.
+ */
+export async function loadPolicyOnnx(
+  dir: string,
+): Promise<{ network: NetworkConfig; reward: RewardConfig; onnx: Uint8Array }> {
+  const { json, network, reward } = await readConfig(dir);
+  const onnxFile = join(dir, CHECKPOINT_FILES.onnx);
+  if (existsSync(onnxFile)) {
+    const onnx = new Uint8Array(readFileSync(onnxFile));
+    if (json.onnxHash !== undefined && sha256(onnx) !== json.onnxHash) {
+      throw new ModelFolderError(
+        onnxFile,
+        `is not the graph ${CHECKPOINT_FILES.config} names (interrupted save?)`,
+      );
+    }
+    return { network, reward, onnx };
+  }
+  const weightsFile = join(dir, CHECKPOINT_FILES.weights);
+  const params = networkTensors(weightsFile, network, readTensors(weightsFile, json.epoch));
+  return { network, reward, onnx: policyOnnx(network, params) };
 }

@@ -3,7 +3,7 @@
  * paper's inference rule) and, for reference, every constant choice.
  */
 import { gatherBatch, type PolicyDataset } from './dataset.js';
-import { greedyActions, type NetworkConfig, type PolicyParams, policyProbabilities } from './network.js';
+import { greedyActions, type PolicyParams, type PolicyRunner } from './network.js';
 
 export interface PolicyEvaluation {
   /** Mean reward of the greedy actions. */
@@ -16,24 +16,24 @@ export interface PolicyEvaluation {
   readonly actions: number[];
 }
 
-/** Greedy evaluation of `params` on `rows` (in chunks of `batchSize`); does not consume `params`. */
+/** Greedy evaluation on `rows` (in chunks of `batchSize`); `params` for a runner with weight inputs. */
 export async function evaluatePolicy(
-  cfg: NetworkConfig,
-  params: PolicyParams,
+  runner: PolicyRunner,
+  params: PolicyParams | undefined,
   data: PolicyDataset,
   rows: readonly number[],
   table: Float32Array,
   steps: readonly number[],
   batchSize: number,
 ): Promise<PolicyEvaluation> {
-  const n = cfg.actions;
+  const n = runner.network.actions;
   let reward = 0;
   let entropy = 0;
   let stepSum = 0;
   const actions: number[] = [];
   for (let at = 0; at < rows.length; at += batchSize) {
     const chunk = rows.slice(at, at + batchSize);
-    const probs = await policyProbabilities(cfg, params, gatherBatch(data, chunk));
+    const probs = await runner.probabilities(gatherBatch(data, chunk), params);
     greedyActions(probs, n).forEach((a, i) => {
       actions.push(a);
       reward += table[chunk[i] * n + a];

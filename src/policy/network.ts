@@ -4,24 +4,16 @@
  * ignore padded keys, masked mean pooling and an MLP head, giving one logit per step count in S.
  * Padded positions never reach the output: they are masked as attention keys and left out of the
  * pooling, so whatever the encoder put there cannot change the policy.
+ *
+ * Written once on the graph builder: train.ts differentiates it at a static batch shape, and the
+ * inference graph (symbolic batch and length) is what a policy folder ships as policy.onnx.
  */
-import {
-  type AttentionParams,
-  attention,
-  dense,
-  gelu,
-  initEngine,
-  jit,
-  layerNorm,
-  linear,
-  normal,
-  np,
-  ones,
-  paddingBias,
-  refTree,
-  type Tensor,
-  zeros,
-} from '../engine/index.js';
+import type * as ort from 'onnxruntime-node';
+import { buildOnnx } from '../graph/build.js';
+import { Graph, type ParamSpec, type Tensor } from '../graph/graph.js';
+import { firstRows, layerNorm, linear, mlp, paddingBias, table, transformerBlock } from '../graph/layers.js';
+import { type HostTensor, initWeights } from '../graph/params.js';
+import { floatFeed, openSession } from '../graph/session.js';
 import { Rng } from '../util/random.js';
 import { PAPER_DEFAULTS } from './config.js';
 
@@ -66,86 +58,56 @@ export function networkConfig(
   return cfg;
 }
 
-type Norm = { scale: Tensor; bias: Tensor };
-type Mlp = { w1: Tensor; b1: Tensor; w2: Tensor; b2: Tensor };
-type Block = { ln1: Norm; attn: AttentionParams; ln2: Norm; mlp: Mlp };
-export type PolicyParams = {
-  input: { w: Tensor; b: Tensor };
-  pos: Tensor;
-  blocks: Block[];
-  lnOut: Norm;
-  head: Mlp;
-};
-
-const norm = (d: number): Norm => ({ scale: ones([d]), bias: zeros([d]) });
-
-/**
- * Seeded weights. The head's output layer starts at zero, so the initial policy is uniform over S
- * and REINFORCE explores every step count equally before it has learnt anything.
- */
-export function initPolicy(cfg: NetworkConfig, seed: number): PolicyParams {
-  const rng = new Rng(seed);
-  const w = cfg.width;
-  const hidden = w * cfg.mlpRatio;
-  return {
-    input: { w: dense(rng, cfg.featureDim, w), b: zeros([w]) },
-    pos: normal(rng, [cfg.tokens, w], POS_INIT_STD),
-    blocks: Array.from({ length: cfg.layers }, () => ({
-      ln1: norm(w),
-      attn: {
-        q: dense(rng, w, w),
-        k: dense(rng, w, w),
-        v: dense(rng, w, w),
-        o: dense(rng, w, w),
-        oBias: zeros([w]),
-      },
-      ln2: norm(w),
-      mlp: { w1: dense(rng, w, hidden), b1: zeros([hidden]), w2: dense(rng, hidden, w), b2: zeros([w]) },
-    })),
-    lnOut: norm(w),
-    head: { w1: dense(rng, w, w), b1: zeros([w]), w2: zeros([w, cfg.actions]), b2: zeros([cfg.actions]) },
-  };
-}
-
-const ln = (x: Tensor, n: Norm) => layerNorm(x, n.scale, n.bias);
-const mlp = (x: Tensor, p: Mlp) => linear(gelu(linear(x, p.w1, p.b1)), p.w2, p.b2);
+/** Weights by dotted name (input.w, pos, blocks.0.attn.q, ..., head.w2). */
+export type PolicyParams = Map<string, HostTensor>;
 
 /**
  * Logits [B, N] for features [B, L, D] and mask [B, L] (float32, 1 = token, 0 = padding), L at most
  * the network's length: padded positions are masked out of attention and pooling, so trailing
- * padding can be cut off without changing the output.
- * Consumes its arguments, params included (pass `refTree(params)` to keep them).
+ * padding can be cut off without changing the output. The head's output layer starts at zero, so
+ * the initial policy is uniform over S and REINFORCE explores every step count equally at first.
  */
-export function forward(cfg: NetworkConfig, p: PolicyParams, features: Tensor, mask: Tensor): Tensor {
-  const [b, l, d] = features.shape;
-  if (l > cfg.tokens || d !== cfg.featureDim) {
+export function policyLogits(g: Graph, cfg: NetworkConfig, features: Tensor, mask: Tensor): Tensor {
+  const l = features.shape[1];
+  if (features.dim(2) !== cfg.featureDim || (typeof l === 'number' && l > cfg.tokens)) {
     throw new Error(
-      `features are [${b}, ${l}, ${d}], the network wants [B, <= ${cfg.tokens}, ${cfg.featureDim}]`,
+      `features are [${features.shape}], the network wants [B, <= ${cfg.tokens}, ${cfg.featureDim}]`,
     );
   }
-  const bias = paddingBias(mask.ref);
-  const pos = l === cfg.tokens ? p.pos : p.pos.slice([0, l], []);
-  let x = linear(features, p.input.w, p.input.b).add(pos.reshape([1, l, cfg.width]));
-  for (const block of p.blocks) {
-    const h = ln(x.ref, block.ln1);
-    x = x.add(attention(h.ref, h, block.attn, cfg.heads, bias.ref));
-    x = x.ref.add(mlp(ln(x, block.ln2), block.mlp));
+  const projected = linear(g, 'input', features, cfg.width);
+  const pos = table(g, 'pos', cfg.tokens, cfg.width, { kind: 'normal', std: POS_INIT_STD });
+  let x = projected.add(firstRows(g, pos, features, 1));
+  const bias = paddingBias(mask);
+  for (let i = 0; i < cfg.layers; i++) {
+    x = transformerBlock(g, `blocks.${i}`, x, { heads: cfg.heads, mlpRatio: cfg.mlpRatio, bias });
   }
-  bias.dispose();
   // Multiplying by the mask (not adding a bias) zeroes padded rows exactly; max(·, 1) keeps an
   // all-padding row finite.
-  const keep = mask.reshape([b, l, 1]);
-  const pooled = ln(x, p.lnOut)
-    .mul(keep.ref)
-    .sum(1)
-    .div(np.maximum(keep.sum(1), 1));
-  return mlp(pooled, p.head);
+  const pooled = layerNorm(g, 'lnOut', x)
+    .mul(mask.unsqueeze([2]))
+    .sum([1])
+    .div(mask.sum([1], true).max(1));
+  return mlp(g, 'head', pooled, cfg.width, { out: cfg.actions, zeroOut: true });
 }
 
-/** log π over the last axis, shifted by the max so exp never overflows. Consumes `logits`. */
-export function logSoftmax(logits: Tensor): Tensor {
-  const shifted = logits.ref.sub(logits.max(-1, { keepdims: true }));
-  return shifted.ref.sub(np.log(np.exp(shifted).sum(-1, { keepdims: true })));
+/** The inference graph: inputs features [batch, L, D] and mask [batch, L], output probabilities [batch, N]. */
+export function inferenceGraph(cfg: NetworkConfig): { graph: Graph; probabilities: Tensor } {
+  const g = new Graph('policy');
+  const features = g.input('features', 'float32', ['batch', 'L', cfg.featureDim]);
+  const mask = g.input('mask', 'float32', ['batch', 'L']);
+  return { graph: g, probabilities: policyLogits(g, cfg, features, mask).softmax(-1) };
+}
+
+export const policySpecs = (cfg: NetworkConfig): ParamSpec[] => inferenceGraph(cfg).graph.paramSpecs();
+
+/** Seeded weights, drawn in declaration order. */
+export const initPolicy = (cfg: NetworkConfig, seed: number): PolicyParams =>
+  initWeights(policySpecs(cfg), new Rng(seed));
+
+/** The inference graph with `params` as initializers: what policy.onnx holds. */
+export function policyOnnx(cfg: NetworkConfig, params: PolicyParams): Uint8Array {
+  const { graph, probabilities } = inferenceGraph(cfg);
+  return buildOnnx(graph, { outputs: { probabilities }, weights: params });
 }
 
 /** Host-side input batch: features [B, L, D] and mask [B, L]. */
@@ -155,16 +117,9 @@ export interface FeatureBatch {
   readonly batch: number;
 }
 
-/** Trimmed lengths are rounded up to this, so a jitted network sees a few shapes only. */
-const LENGTH_BUCKET = 16;
-
-/**
- * The batch as tensors, with the padding that no prompt of the batch uses cut off (to a multiple of
- * LENGTH_BUCKET): most prompts are far shorter than the text encoder's length, and attention over
- * padding is most of the network's work.
- */
-export function featureTensors(cfg: NetworkConfig, x: FeatureBatch): { features: Tensor; mask: Tensor } {
-  const { tokens: l, featureDim: d } = cfg;
+/** The most real positions any prompt of the batch has (at least 1). */
+export function longestPrompt(cfg: NetworkConfig, x: FeatureBatch): number {
+  const l = cfg.tokens;
   let longest = 1;
   for (let i = 0; i < x.batch; i++) {
     for (let t = l - 1; t >= longest; t--) {
@@ -174,45 +129,71 @@ export function featureTensors(cfg: NetworkConfig, x: FeatureBatch): { features:
       }
     }
   }
-  const kept = Math.min(l, Math.ceil(longest / LENGTH_BUCKET) * LENGTH_BUCKET);
-  const features = new Float32Array(x.batch * kept * d);
-  const mask = new Float32Array(x.batch * kept);
-  for (let i = 0; i < x.batch; i++) {
-    features.set(x.features.subarray(i * l * d, (i * l + kept) * d), i * kept * d);
-    for (let t = 0; t < kept; t++) mask[i * kept + t] = x.mask[i * l + t];
-  }
-  return {
-    features: np.array(features).reshape([x.batch, kept, d]),
-    mask: np.array(mask).reshape([x.batch, kept]),
-  };
-}
-
-const compiled = new Map<string, ReturnType<typeof compileProbabilities>>();
-
-function compileProbabilities(cfg: NetworkConfig) {
-  return jit((p: PolicyParams, features: Tensor, mask: Tensor) =>
-    np.exp(logSoftmax(forward(cfg, p, features, mask))),
-  );
+  return longest;
 }
 
 /**
- * π(·|p) for each prompt as host probabilities [B·N], row-major. Jitted once per network config
- * (and batch size), since evaluation calls it every epoch. Does not consume `params`.
+ * Float arrays [rows, length, D] and [rows, length] for a graph: the batch's first `length`
+ * positions, then all-padding rows up to `rows`. Most prompts are far shorter than the text
+ * encoder's length, and attention over padding is most of the network's work.
  */
-export async function policyProbabilities(
+export function packBatch(
   cfg: NetworkConfig,
-  params: PolicyParams,
   x: FeatureBatch,
-): Promise<Float32Array> {
-  await initEngine();
-  const key = JSON.stringify(cfg);
-  let probs = compiled.get(key);
-  if (!probs) {
-    probs = compileProbabilities(cfg);
-    compiled.set(key, probs);
+  length: number,
+  rows = x.batch,
+): { features: Float32Array; mask: Float32Array } {
+  const { tokens: l, featureDim: d } = cfg;
+  if (x.batch > rows) throw new Error(`a batch of ${x.batch} prompts does not fit ${rows} rows`);
+  const features = new Float32Array(rows * length * d);
+  const mask = new Float32Array(rows * length);
+  for (let i = 0; i < x.batch; i++) {
+    features.set(x.features.subarray(i * l * d, (i * l + length) * d), i * length * d);
+    for (let t = 0; t < length; t++) mask[i * length + t] = x.mask[i * l + t];
   }
-  const { features, mask } = featureTensors(cfg, x);
-  return new Float32Array(await probs(refTree(params), features, mask).data());
+  return { features, mask };
+}
+
+/**
+ * The inference graph on ONNX Runtime: a shipped policy.onnx (weights inside), or the graph with
+ * the weights as inputs, fed on every call, so one session follows a training run.
+ */
+export class PolicyRunner {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    readonly network: NetworkConfig,
+  ) {}
+
+  static async fromOnnx(network: NetworkConfig, bytes: Uint8Array): Promise<PolicyRunner> {
+    return new PolicyRunner(await openSession(bytes), network);
+  }
+
+  static async withWeightInputs(network: NetworkConfig): Promise<PolicyRunner> {
+    const { graph, probabilities } = inferenceGraph(network);
+    return new PolicyRunner(await openSession(buildOnnx(graph, { outputs: { probabilities } })), network);
+  }
+
+  /** π(·|p) for each prompt as host probabilities [B·N], row-major; `params` for a weight-input graph. */
+  async probabilities(x: FeatureBatch, params?: PolicyParams): Promise<Float32Array> {
+    const length = longestPrompt(this.network, x);
+    const { features, mask } = packBatch(this.network, x, length);
+    const feeds: Record<string, ort.Tensor> = {
+      features: floatFeed(features, [x.batch, length, this.network.featureDim]),
+      mask: floatFeed(mask, [x.batch, length]),
+    };
+    for (const name of this.session.inputNames) {
+      if (feeds[name]) continue;
+      const p = params?.get(name);
+      if (!p) throw new Error(`policy graph: no weights for input "${name}"`);
+      feeds[name] = floatFeed(p.data, p.shape);
+    }
+    const out = await this.session.run(feeds);
+    return out.probabilities.data as Float32Array;
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
 }
 
 /** Index of the most probable action in each row of probs [B·N] (ties toward fewer steps). */

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { disposeTree } from '../engine/index.js';
 import type { TextFeatures } from '../pipelines/text2img.js';
-import { loadCheckpoint } from './checkpoint.js';
-import { greedyActions, type NetworkConfig, type PolicyParams, policyProbabilities } from './network.js';
+import { loadPolicyOnnx } from './checkpoint.js';
+import { greedyActions, type NetworkConfig, PolicyRunner } from './network.js';
 import type { RewardConfig } from './reward.js';
 
 export interface StepSelection {
@@ -15,14 +14,14 @@ export interface StepSelection {
   ms: number;
 }
 
-/** A trained step-selection policy, ready for inference. */
+/** A trained step-selection policy, ready for inference: its policy.onnx on ONNX Runtime. */
 export class StepSelector {
   private constructor(
     readonly dir: string,
     readonly network: NetworkConfig,
     /** What the policy was trained for; its `steps` is S. */
     readonly reward: RewardConfig,
-    private readonly params: PolicyParams,
+    private readonly runner: PolicyRunner,
   ) {}
 
   get stepSet(): readonly number[] {
@@ -30,10 +29,8 @@ export class StepSelector {
   }
 
   static async load(dir: string): Promise<StepSelector> {
-    const ckpt = await loadCheckpoint(dir);
-    disposeTree(ckpt.state.opt.m);
-    disposeTree(ckpt.state.opt.v);
-    return new StepSelector(dir, ckpt.network, ckpt.reward, ckpt.state.params);
+    const { network, reward, onnx } = await loadPolicyOnnx(dir);
+    return new StepSelector(dir, network, reward, await PolicyRunner.fromOnnx(network, onnx));
   }
 
   async select(features: TextFeatures): Promise<StepSelection> {
@@ -46,11 +43,7 @@ export class StepSelector {
       );
     }
     const t0 = performance.now();
-    const probs = await policyProbabilities(this.network, this.params, {
-      features: features.data,
-      mask: features.mask,
-      batch,
-    });
+    const probs = await this.runner.probabilities({ features: features.data, mask: features.mask, batch });
     const n = this.stepSet.length;
     return {
       steps: greedyActions(probs, n).map((a) => this.stepSet[a]),

@@ -1,7 +1,8 @@
 /**
  * Trains the step-selection network by policy gradient (Sec. 3.2, Eq. 6-8), CleanRL style: one
- * readable loop of epochs over shuffled mini-batches, one jitted step (forward, sample, loss,
- * gradient, Adam), a greedy evaluation on the validation prompts after every epoch.
+ * readable loop of epochs over shuffled mini-batches, each one run of the training graph on ONNX
+ * Runtime (forward, sample, loss, every gradient) and one Adam step over the host arrays, a greedy
+ * evaluation on the validation prompts after every epoch.
  *
  * Two gradient estimators:
  * - 'reinforce' (the paper): sample u_i ~ π(·|p_i), loss = -mean(R_i(u_i) · log π(u_i|p_i)),
@@ -12,21 +13,10 @@
  * Every epoch draws its shuffle and samples from its own Rng(seed, epoch), so a run resumed at an
  * epoch boundary sees exactly what an uninterrupted one would.
  */
-import {
-  type AdamConfig,
-  type AdamState,
-  adamw,
-  blockUntilReady,
-  initEngine,
-  jit,
-  np,
-  refTree,
-  type Tensor,
-  tensor,
-  tree,
-  valueAndGrad,
-  zerosLike,
-} from '../engine/index.js';
+import { Graph, type Tensor } from '../graph/graph.js';
+import { logSoftmax } from '../graph/layers.js';
+import { type AdamConfig, type AdamState, adamState, adamwStep } from '../graph/optim.js';
+import { floatFeed, GradientSession } from '../graph/session.js';
 import { Rng } from '../util/random.js';
 import { PAPER_DEFAULTS } from './config.js';
 import {
@@ -39,12 +29,14 @@ import {
 } from './dataset.js';
 import { evaluatePolicy } from './evaluate.js';
 import {
-  featureTensors,
-  forward,
+  type FeatureBatch,
   initPolicy,
-  logSoftmax,
+  longestPrompt,
   type NetworkConfig,
   type PolicyParams,
+  PolicyRunner,
+  packBatch,
+  policyLogits,
 } from './network.js';
 import type { RewardConfig } from './reward.js';
 
@@ -105,7 +97,7 @@ export interface TrainRun {
   readonly reward: RewardConfig;
   readonly network: NetworkConfig;
   readonly options: TrainOptions;
-  /** Continue from here (consumed) instead of fresh weights; must come from the same run settings. */
+  /** Continue from here (updated in place) instead of fresh weights; must come from the same run settings. */
   readonly resume?: TrainState;
   /** Called after every epoch; `state` is only borrowed for the call (e.g. to save a checkpoint). */
   readonly onEpoch?: (log: EpochLog, state: TrainState) => void | Promise<void>;
@@ -113,7 +105,7 @@ export interface TrainRun {
 
 function freshState(cfg: NetworkConfig, seed: number): TrainState {
   const params = initPolicy(cfg, seed);
-  return { params, opt: { m: zerosLike(params), v: zerosLike(params) }, step: 0, epoch: 0, history: [] };
+  return { params, opt: adamState(params), step: 0, epoch: 0, history: [] };
 }
 
 /** Rng(seed, epoch); the +1 keeps epoch 0 of seed 0 off the weights' Rng(0). */
@@ -121,96 +113,121 @@ const epochRng = (seed: number, epoch: number) => new Rng((Math.imul(seed, 0x9e3
 
 /**
  * One-hot [B, N] of u_i ~ π(·|p_i) by inverse CDF: the action is how many cumulative probabilities
- * lie below the uniform draw (clamped, as rounding can leave the last one just under 1). Comparisons
- * carry no gradient, so the sample is a constant to the loss.
+ * (a matmul with a triangle of ones) lie below the uniform draw, clamped, as rounding can leave the
+ * last one just under 1. Comparisons carry no gradient, so the sample is a constant to the loss.
  */
-function sampleOneHot(probs: Tensor, uniforms: Tensor): Tensor {
-  const [b, n] = probs.shape;
-  const below = np
-    .cumsum(probs, -1)
-    .less(uniforms.reshape([b, 1]))
-    .astype(np.float32)
-    .sum(-1);
-  const action = np.minimum(below, n - 1).reshape([b, 1]);
-  return np.arange(n).astype(np.float32).reshape([1, n]).equal(action).astype(np.float32);
-}
-
-/**
- * The training loss for one batch (rewards [B, N] of every action, uniforms [B] in [0, 1) that
- * pick the sampled actions) and the mean reward of the sampled actions. Consumes everything.
- */
-export function policyLoss(
-  cfg: NetworkConfig,
-  opts: TrainOptions,
-  params: PolicyParams,
-  features: Tensor,
-  mask: Tensor,
-  rewards: Tensor,
-  uniforms: Tensor,
-): [Tensor, Tensor] {
-  const logp = logSoftmax(forward(cfg, params, features, mask));
-  const probs = np.exp(logp.ref);
-  const taken = sampleOneHot(probs.ref, uniforms);
-  const sampled = taken.ref.mul(rewards.ref).sum(-1);
-  let loss: Tensor;
-  if (opts.gradient === 'exact') {
-    loss = probs.mul(rewards).sum(-1).mean().neg();
-    taken.dispose();
-    logp.dispose();
-  } else {
-    const advantage = opts.baseline === 'mean' ? sampled.ref.sub(sampled.ref.mean()) : sampled.ref;
-    loss = advantage.mul(taken.mul(logp).sum(-1)).mean().neg();
-    probs.dispose();
-    rewards.dispose();
-  }
-  return [loss, sampled.mean()];
-}
-
-type Learner = { params: PolicyParams; opt: AdamState };
-
-/**
- * Rows per jitted gradient call. The WebAssembly backend allocates a jitted program's buffers
- * from one 4 GiB memory, which a batch of 256 prompts of 64 x 128 features overflows; larger
- * batches are split into micro-batches whose gradients are summed, weighted by their share of the
- * batch, before the one Adam step, which is the same gradient as the whole batch's. (With
- * REINFORCE's 'mean' baseline, the baseline is the micro-batch's mean.)
- */
-export const MICRO_BATCH = 64;
-
-/** acc + weight · ∇loss for one micro-batch, and the summed reward of its sampled actions. */
-function makeGradient(cfg: NetworkConfig, opts: TrainOptions) {
-  return jit(
-    (
-      params: PolicyParams,
-      acc: PolicyParams,
-      features: Tensor,
-      mask: Tensor,
-      rewards: Tensor,
-      uniforms: Tensor,
-      weight: Tensor,
-    ) => {
-      const [b] = uniforms.shape;
-      const [[loss, reward], grads] = valueAndGrad(
-        (p: PolicyParams) => policyLoss(cfg, opts, p, features, mask, rewards, uniforms),
-        { hasAux: true },
-      )(params);
-      loss.dispose();
-      const sum = tree.map((a: Tensor, g: Tensor) => a.add(g.mul(weight.ref)), acc, grads) as PolicyParams;
-      weight.dispose();
-      return { acc: sum, rewardSum: reward.mul(b) };
-    },
+function sampleOneHot(g: Graph, probs: Tensor, uniforms: Tensor): Tensor {
+  const n = probs.dim(-1);
+  const upper = Float32Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) <= k % n ? 1 : 0));
+  const cdf = g.stopGradient(probs).matmul(g.constant(upper, [n, n]));
+  const below = g.compare('Less', cdf, uniforms).cast('float32').sum([1], true);
+  const action = g.op('Min', [below, g.scalar(n - 1)], {}, [below.shape], ['float32'])[0];
+  const indices = g.constant(
+    Float32Array.from({ length: n }, (_, a) => a),
+    [1, n],
   );
+  return g.compare('Equal', indices, action).cast('float32');
 }
 
-const makeApply = () =>
-  jit((state: Learner, grads: PolicyParams, lr: Tensor, step: Tensor) => {
-    const next = adamw(ADAM, state.params, grads, state.opt, lr, step);
-    return { params: next.params as PolicyParams, opt: next.state };
-  });
+/** One training batch as graph inputs; `rowWeights` [B] is 1/rows for real rows, 0 for padding rows. */
+export interface LossInputs {
+  readonly features: Tensor;
+  readonly mask: Tensor;
+  /** [B, N]: the reward of every action. */
+  readonly rewards: Tensor;
+  /** [B, 1] in [0, 1): picks the sampled actions. */
+  readonly uniforms: Tensor;
+  readonly rowWeights: Tensor;
+}
 
-/** Runs epochs `resume.epoch + 1 ..= options.epochs`; the caller owns (and disposes) the returned state. */
+/** The training loss (a scalar) and each row's sampled reward [B]. */
+export function policyLoss(
+  g: Graph,
+  cfg: NetworkConfig,
+  opts: Pick<TrainOptions, 'gradient' | 'baseline'>,
+  x: LossInputs,
+): { loss: Tensor; sampled: Tensor } {
+  const logp = logSoftmax(g, policyLogits(g, cfg, x.features, x.mask));
+  const probs = logp.exp();
+  const taken = sampleOneHot(g, probs, x.uniforms);
+  const sampled = taken.mul(x.rewards).sum([1]);
+  const mean = (t: Tensor) => t.mul(x.rowWeights).sum([0]);
+  if (opts.gradient === 'exact') return { loss: mean(probs.mul(x.rewards).sum([1])).neg(), sampled };
+  const advantage = opts.baseline === 'mean' ? sampled.sub(mean(sampled)) : sampled;
+  return { loss: mean(advantage.mul(taken.mul(logp).sum([1]))).neg(), sampled };
+}
+
+/**
+ * The training graph on ONNX Runtime at a static shape, `batch` prompts of `length` positions: one
+ * run gives the sampled rewards and every parameter's gradient. A smaller batch is filled up with
+ * all-padding rows of weight 0 and prompts are cut to `length` positions, only padding, so the
+ * masks make both exact.
+ */
+export class PolicyGradient {
+  private constructor(
+    private readonly session: GradientSession,
+    readonly network: NetworkConfig,
+    readonly batch: number,
+    readonly length: number,
+  ) {}
+
+  static async create(
+    cfg: NetworkConfig,
+    opts: Pick<TrainOptions, 'gradient' | 'baseline'>,
+    batch: number,
+    length: number,
+  ): Promise<PolicyGradient> {
+    const g = new Graph('policy-train');
+    const input = (name: string, shape: number[]) => g.input(name, 'float32', shape);
+    const { loss, sampled } = policyLoss(g, cfg, opts, {
+      features: input('features', [batch, length, cfg.featureDim]),
+      mask: input('mask', [batch, length]),
+      rewards: input('rewards', [batch, cfg.actions]),
+      uniforms: input('uniforms', [batch, 1]),
+      rowWeights: input('rowWeights', [batch]),
+    });
+    const session = await GradientSession.create(g, loss, { extra: { sampled } });
+    return new PolicyGradient(session, cfg, batch, length);
+  }
+
+  /** Gradients at `params` for `x` with its rewards [rows, N] and uniforms [rows]; the summed sampled reward. */
+  async run(
+    params: PolicyParams,
+    x: FeatureBatch,
+    rewards: Float32Array,
+    uniforms: Float32Array,
+  ): Promise<{ grads: Map<string, Float32Array>; rewardSum: number }> {
+    const { batch: b, length: l } = this;
+    const n = this.network.actions;
+    if (longestPrompt(this.network, x) > l)
+      throw new Error(`a prompt of the batch is longer than ${l} positions`);
+    const { features, mask } = packBatch(this.network, x, l, b);
+    const padded = (data: Float32Array, size: number) => {
+      const out = new Float32Array(size);
+      out.set(data);
+      return out;
+    };
+    const out = await this.session.run(params, {
+      features: floatFeed(features, [b, l, this.network.featureDim]),
+      mask: floatFeed(mask, [b, l]),
+      rewards: floatFeed(padded(rewards, b * n), [b, n]),
+      uniforms: floatFeed(padded(uniforms, b), [b, 1]),
+      rowWeights: floatFeed(new Float32Array(b).fill(1 / x.batch, 0, x.batch), [b]),
+    });
+    const rewardSum = out.extra.sampled.subarray(0, x.batch).reduce((a, v) => a + v, 0);
+    return { grads: out.grads, rewardSum };
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/**
+ * Runs epochs `resume.epoch + 1 ..= options.epochs`, updating the weights in place. Each mini-batch,
+ * the paper's 256 included, is one run of the training graph and one Adam step.
+ */
 export async function trainPolicy(run: TrainRun): Promise<TrainState> {
-  await initEngine();
   const { data, split, reward, network: cfg, options: opts } = run;
   checkDataset(data);
   if (data.dims.l !== cfg.tokens || data.dims.d !== cfg.featureDim || data.dims.actions !== cfg.actions) {
@@ -223,41 +240,38 @@ export async function trainPolicy(run: TrainRun): Promise<TrainState> {
   const table = rewardTable(data, reward);
   const n = cfg.actions;
   let state = run.resume ?? freshState(cfg, opts.seed);
-  const gradient = makeGradient(cfg, opts);
-  const apply = makeApply();
+  const { params, opt } = state;
+  // No prompt of the data reaches past `length`, so the training graph stops there.
+  const length = longestPrompt(cfg, { ...data, batch: data.dims.n });
+  const gradient = await PolicyGradient.create(
+    cfg,
+    opts,
+    Math.min(opts.batchSize, split.train.length),
+    length,
+  );
+  const evaluator = await PolicyRunner.withWeightInputs(cfg);
   try {
     while (state.epoch < opts.epochs) {
       const started = performance.now();
       const rng = epochRng(opts.seed, state.epoch);
       const order = rng.shuffle([...split.train]);
-      let learner: Learner = { params: state.params, opt: state.opt };
-      let adamStep = state.step;
+      let step = state.step;
       let rewardSum = 0;
       for (let at = 0; at < order.length; at += opts.batchSize) {
         const rows = order.slice(at, at + opts.batchSize);
-        let grads = zerosLike(learner.params) as PolicyParams;
-        for (let m = 0; m < rows.length; m += MICRO_BATCH) {
-          const micro = rows.slice(m, m + MICRO_BATCH);
-          const { features, mask } = featureTensors(cfg, gatherBatch(data, micro));
-          const uniforms = Float32Array.from(micro, () => rng.uniform());
-          const out = gradient(
-            refTree(learner.params),
-            grads,
-            features,
-            mask,
-            tensor(gatherRewards(table, n, micro), [micro.length, n]),
-            np.array(uniforms),
-            np.array(micro.length / rows.length),
-          );
-          grads = out.acc;
-          rewardSum += (await out.rewardSum.data())[0];
-        }
-        adamStep++;
-        learner = apply(learner, grads, np.array(opts.learningRate), np.array(adamStep));
+        const uniforms = Float32Array.from(rows, () => rng.uniform());
+        const out = await gradient.run(
+          params,
+          gatherBatch(data, rows),
+          gatherRewards(table, n, rows),
+          uniforms,
+        );
+        rewardSum += out.rewardSum;
+        adamwStep(ADAM, params, out.grads, opt, opts.learningRate, ++step);
       }
       const val = await evaluatePolicy(
-        cfg,
-        learner.params,
+        evaluator,
+        params,
         data,
         split.val,
         table,
@@ -272,14 +286,12 @@ export async function trainPolicy(run: TrainRun): Promise<TrainState> {
         meanSteps: val.meanSteps,
         seconds: (performance.now() - started) / 1000,
       };
-      // Settled, so onEpoch may read the weights synchronously (engine threads run kernels async).
-      await blockUntilReady(learner);
-      state = { ...learner, step: adamStep, epoch: log.epoch, history: [...state.history, log] };
+      state = { params, opt, step, epoch: log.epoch, history: [...state.history, log] };
       await run.onEpoch?.(log, state);
     }
   } finally {
-    gradient.dispose();
-    apply.dispose();
+    await gradient.release();
+    await evaluator.release();
   }
   return state;
 }

@@ -62,7 +62,7 @@ test('policy train writes a checkpoint every epoch and resumes only with the sam
     res.stdout,
     /epoch 2: train reward -?\d\.\d+, val reward -?\d\.\d+, entropy \d\.\d+, mean steps \d\.\d+/,
   );
-  for (const f of ['policy.json', 'policy.safetensors', 'optimizer.safetensors'])
+  for (const f of ['policy.json', 'policy.safetensors', 'policy.onnx', 'optimizer.safetensors'])
     assert.ok(existsSync(join(policy, f)), f);
   const json = JSON.parse(readFileSync(join(policy, 'policy.json'), 'utf8'));
   assert.deepEqual(json.steps, [1, 2, 3]);

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { disposeTree, saveSafetensors, toHost } from '../../src/engine/index.js';
+import onnx from 'onnx-proto';
+import { saveSafetensors } from '../../src/graph/safetensors.js';
 import {
   CHECKPOINT_FILES,
   type Checkpoint,
@@ -11,7 +12,8 @@ import {
   saveCheckpoint,
 } from '../../src/policy/checkpoint.js';
 import { dataHash, splitByPrompt } from '../../src/policy/dataset.js';
-import { networkConfig } from '../../src/policy/network.js';
+import { networkConfig, PolicyRunner } from '../../src/policy/network.js';
+import { StepSelector } from '../../src/policy/selector.js';
 import {
   type EpochLog,
   TRAIN_DEFAULTS,
@@ -30,7 +32,6 @@ const root = mkdtempSync(join(tmpdir(), 'adadiff-policy-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 const withoutTimes = (history: EpochLog[]) => history.map(({ seconds: _, ...rest }) => rest);
-const dispose = (s: TrainState) => disposeTree({ params: s.params, opt: s.opt });
 
 /** Trains `training.epochs` epochs, saving a checkpoint into `dir` after epoch `saveAt`. */
 async function trainSaving(dir: string, saveAt: number): Promise<TrainState> {
@@ -67,10 +68,8 @@ test('a checkpoint round-trips weights, optimizer state and settings', async () 
   assert.equal(loaded.state.epoch, training.epochs);
   assert.equal(loaded.state.step, state.step);
   assert.deepEqual(loaded.state.history, state.history);
-  assert.deepEqual(toHost(loaded.state.params), toHost(state.params));
-  assert.deepEqual(toHost(loaded.state.opt), toHost(state.opt));
-  dispose(state);
-  dispose(loaded.state);
+  assert.deepEqual(loaded.state.params, state.params);
+  assert.deepEqual(loaded.state.opt, state.opt);
 });
 
 test('resuming from a mid-run checkpoint gives the uninterrupted result exactly', async () => {
@@ -89,15 +88,13 @@ test('resuming from a mid-run checkpoint gives the uninterrupted result exactly'
   assert.equal(resumed.epoch, training.epochs);
   assert.equal(resumed.step, uninterrupted.step);
   assert.deepEqual(withoutTimes(resumed.history), withoutTimes(uninterrupted.history));
-  assert.deepEqual(toHost(resumed.params), toHost(uninterrupted.params));
-  assert.deepEqual(toHost(resumed.opt), toHost(uninterrupted.opt));
-  dispose(uninterrupted);
-  dispose(resumed);
+  assert.deepEqual(resumed.params, uninterrupted.params);
+  assert.deepEqual(resumed.opt, uninterrupted.opt);
 });
 
 test('a bad checkpoint is rejected naming the file and the field', async () => {
   const dir = join(root, 'bad');
-  dispose(await trainSaving(dir, 1));
+  await trainSaving(dir, 1);
   const jsonFile = join(dir, CHECKPOINT_FILES.config);
   const json = JSON.parse(readFileSync(jsonFile, 'utf8'));
   writeFileSync(jsonFile, JSON.stringify({ ...json, training: { ...json.training, gradient: 'adjoint' } }));
@@ -111,11 +108,59 @@ test('a bad checkpoint is rejected naming the file and the field', async () => {
   const pos = { shape: [1], data: new Float32Array(1) };
   saveSafetensors(weights, new Map([['pos', pos]]), { epoch: String(json.epoch) });
   await assert.rejects(loadCheckpoint(dir), (e: Error) =>
-    e.message.startsWith(`${weights}: weights have no tensor`),
+    e.message.startsWith(`${weights}: policy network: no tensor "input.w"`),
   );
   saveSafetensors(weights, new Map([['pos', pos]]), { epoch: String(json.epoch + 1) });
   await assert.rejects(
     loadCheckpoint(dir),
     (e: Error) => e.message.startsWith(weights) && /interrupted/.test(e.message),
   );
+});
+
+test('policy.onnx is the inference graph with symbolic batch and length; a folder without it still loads', async () => {
+  const dir = join(root, 'onnx');
+  const state = await trainSaving(dir, training.epochs);
+  const file = join(dir, CHECKPOINT_FILES.onnx);
+  const graph = onnx.onnx.ModelProto.decode(readFileSync(file)).graph!;
+  const dims = (v: onnx.onnx.IValueInfoProto) =>
+    v.type!.tensorType!.shape!.dim!.map((d) => d.dimParam || Number(d.dimValue));
+  assert.deepEqual(
+    [...graph.input!, ...graph.output!].map((v) => [v.name, dims(v)]),
+    [
+      ['features', ['batch', 'L', network.featureDim]],
+      ['mask', ['batch', 'L']],
+      ['probabilities', ['batch', network.actions]],
+    ],
+  );
+
+  const features = {
+    data: data.features.slice(0, 3 * 4 * 5),
+    dims: [3, 4, 5] as [number, number, number],
+    mask: data.mask.slice(0, 12),
+  };
+  const reference = await PolicyRunner.withWeightInputs(network);
+  const expected = await reference.probabilities(
+    { features: features.data, mask: features.mask, batch: 3 },
+    state.params,
+  );
+  const shipped = await StepSelector.load(dir);
+  assert.deepEqual(shipped.stepSet, SYNTHETIC_REWARD.steps);
+  assert.deepEqual((await shipped.select(features)).probabilities.flat(), Array.from(expected));
+
+  const older = join(root, 'without-onnx');
+  mkdirSync(older);
+  for (const f of [CHECKPOINT_FILES.config, CHECKPOINT_FILES.weights])
+    copyFileSync(join(dir, f), join(older, f));
+  const rebuilt = await StepSelector.load(older);
+  assert.deepEqual((await rebuilt.select(features)).probabilities.flat(), Array.from(expected));
+
+  // An onnx file from another save is refused, like a safetensors file from another epoch.
+  const stale = join(root, 'stale');
+  await trainSaving(stale, 1);
+  copyFileSync(join(stale, CHECKPOINT_FILES.onnx), file);
+  await assert.rejects(
+    StepSelector.load(dir),
+    (e: Error) => e.message.startsWith(file) && /interrupted/.test(e.message),
+  );
+  await reference.release();
 });

@@ -1,29 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  type AdamState,
-  adamw,
-  disposeTree,
-  initEngine,
-  jit,
-  normal,
-  np,
-  refTree,
-  type Tensor,
-  tensor,
-  toHost,
-  valueAndGrad,
-  zerosLike,
-} from '../../src/engine/index.js';
+import { adamState, adamwStep } from '../../src/graph/optim.js';
 import { gatherBatch, gatherRewards, rewardTable, splitByPrompt } from '../../src/policy/dataset.js';
 import { bestPossibleReward, constantPolicyRewards } from '../../src/policy/evaluate.js';
-import { featureTensors, initPolicy, networkConfig, type PolicyParams } from '../../src/policy/network.js';
+import { initPolicy, networkConfig, type PolicyParams } from '../../src/policy/network.js';
 import {
   ADAM,
   type EpochLog,
   type GradientEstimator,
-  MICRO_BATCH,
-  policyLoss,
+  PolicyGradient,
   TRAIN_DEFAULTS,
   type TrainOptions,
   trainPolicy,
@@ -65,8 +50,6 @@ for (const gradient of ['exact', 'reinforce'] as const) {
       `val reward ${last.valReward}, constant ${best}, best ${ceiling}`,
     );
     assert.ok(last.entropy < Math.log(actions));
-    disposeTree(state.params);
-    disposeTree(state.opt);
   });
 }
 
@@ -75,62 +58,80 @@ test('training is reproducible for a seed', async () => {
   const run = () => trainPolicy({ data, split, reward: SYNTHETIC_REWARD, network, options });
   const [a, b] = [await run(), await run()];
   assert.deepEqual(withoutTimes(a.history), withoutTimes(b.history));
-  assert.deepEqual(toHost(a.params), toHost(b.params));
-  for (const s of [a, b]) {
-    disposeTree(s.params);
-    disposeTree(s.opt);
-  }
+  assert.deepEqual(a.params, b.params);
 });
 
+/** Fresh weights whose output layer passes gradient back (it starts at zero). */
+function nonUniform(seed: number): PolicyParams {
+  const params = initPolicy(network, seed);
+  const w2 = new Rng(seed + 1).normalArray(network.width * actions).map((v) => 0.3 * v);
+  params.set('head.w2', { shape: [network.width, actions], data: w2 });
+  return params;
+}
+
+const close = (a: Float32Array, e: Float32Array, tolerance: number, what: string) => {
+  const scale = Math.max(1e-6, ...e.map(Math.abs));
+  for (let i = 0; i < e.length; i++)
+    assert.ok(Math.abs(a[i] - e[i]) < tolerance * scale, `${what}[${i}]: ${a[i]} vs ${e[i]}`);
+};
+
+/** One run of a training graph of `batch` rows and `length` positions on the given rows. */
+async function gradientAt(
+  params: PolicyParams,
+  opts: Parameters<typeof PolicyGradient.create>[1],
+  [batch, length]: [number, number],
+  rows: number[],
+  uniforms: Float32Array,
+) {
+  const session = await PolicyGradient.create(network, opts, batch, length);
+  const out = await session.run(
+    params,
+    gatherBatch(data, rows),
+    gatherRewards(table, actions, rows),
+    uniforms,
+  );
+  await session.release();
+  return out;
+}
+
 test("REINFORCE's gradient is an unbiased estimate of the exact one", async () => {
-  await initEngine();
   // One prompt repeated B times with stratified uniforms: the sampled actions follow π up to
   // O(1/B), so REINFORCE's gradient must match the exact expectation's.
   const b = 500;
-  const row = split.train[0];
-  const x = gatherBatch(data, new Array(b).fill(row));
-  const rewards = gatherRewards(table, actions, new Array(b).fill(row));
+  const rows = new Array(b).fill(split.train[0]);
   const uniforms = Float32Array.from({ length: b }, (_, i) => (i + 0.5) / b);
-  const params = initPolicy(network, 2);
-  // A non-uniform policy whose output layer passes gradient back (it starts at zero).
-  params.head.w2.dispose();
-  params.head.w2 = normal(new Rng(3), [network.width, actions], 0.3);
-  const gradient = (estimator: GradientEstimator) => {
-    const { features, mask } = featureTensors(network, x);
-    const options = { ...fast, gradient: estimator };
-    const step = jit((p: PolicyParams, f: Tensor, m: Tensor, r: Tensor, u: Tensor) =>
-      valueAndGrad((q: PolicyParams) => policyLoss(network, options, q, f, m, r, u), { hasAux: true })(p),
-    );
-    const [[value, sampled], grads] = step(
-      refTree(params),
-      features,
-      mask,
-      tensor(rewards, [b, actions]),
-      np.array(uniforms),
-    );
-    step.dispose();
-    value.dispose();
-    sampled.dispose();
-    const host = toHost(grads);
-    disposeTree(grads);
-    return host;
-  };
-  const exact = gradient('exact');
-  const reinforce = gradient('reinforce');
+  const params = nonUniform(2);
+  const gradient = async (estimator: GradientEstimator) =>
+    (await gradientAt(params, { ...fast, gradient: estimator }, [b, network.tokens], rows, uniforms)).grads;
+  const exact = await gradient('exact');
+  const reinforce = await gradient('reinforce');
   for (const name of ['head.b2', 'head.w2', 'input.w']) {
-    const [e, r] = [exact.get(name)!.data, reinforce.get(name)!.data];
-    const scale = Math.max(...e.map(Math.abs));
-    assert.ok(scale > 0, name);
-    for (let i = 0; i < e.length; i++)
-      assert.ok(Math.abs(e[i] - r[i]) < 0.01 * scale, `${name}[${i}]: ${e[i]} vs ${r[i]}`);
+    assert.ok(Math.max(...exact.get(name)!.map(Math.abs)) > 0, name);
+    close(reinforce.get(name)!, exact.get(name)!, 0.01, name);
   }
-  disposeTree(params);
 });
 
-test('a batch larger than MICRO_BATCH takes the whole batch’s gradient in one Adam step', async () => {
-  await initEngine();
-  const rows = split.train.slice(0, MICRO_BATCH + 40);
-  const options: TrainOptions = { ...fast, epochs: 1, batchSize: rows.length, gradient: 'exact' };
+test('padding rows and positions of the static training graph leave the gradient unchanged', async () => {
+  // Prompts of at most 4 of the 8 positions, 5 of them in a graph of 8 rows.
+  const lengths = Array.from({ length: data.dims.n }, (_, i) =>
+    data.mask.subarray(i * network.tokens, (i + 1) * network.tokens).reduce((a, v) => a + v, 0),
+  );
+  const rows = split.train.filter((r) => lengths[r] <= 4).slice(0, 5);
+  const uniforms = Float32Array.from(rows, (_, i) => (i + 0.5) / rows.length);
+  const params = nonUniform(4);
+  for (const estimator of ['exact', 'reinforce'] as const) {
+    const opts = { gradient: estimator, baseline: 'mean' as const };
+    const tight = await gradientAt(params, opts, [rows.length, 4], rows, uniforms);
+    const padded = await gradientAt(params, opts, [8, network.tokens], rows, uniforms);
+    assert.ok(Math.abs(tight.rewardSum - padded.rewardSum) < 1e-5);
+    for (const [name, g] of tight.grads) close(padded.grads.get(name)!, g, 1e-5, `${estimator} ${name}`);
+  }
+});
+
+test('the paper’s batch of 256 is one Adam step on the whole batch’s gradient', async () => {
+  const rows = split.train.slice(0, 256);
+  assert.equal(rows.length, 256);
+  const options: TrainOptions = { ...fast, epochs: 1, batchSize: 256, gradient: 'exact' };
   const state = await trainPolicy({
     data,
     split: { ...split, train: rows },
@@ -139,36 +140,16 @@ test('a batch larger than MICRO_BATCH takes the whole batch’s gradient in one 
     options,
   });
   assert.equal(state.step, 1);
-  // The same step by hand: the full batch's exact-gradient loss, then AdamW.
+  // The same step by hand: the full batch's exact-gradient loss, then Adam.
   const params = initPolicy(network, options.seed);
-  const { features, mask } = featureTensors(network, gatherBatch(data, rows));
-  const [[loss, sampled], grads] = valueAndGrad(
-    (q: PolicyParams) =>
-      policyLoss(
-        network,
-        options,
-        q,
-        features,
-        mask,
-        tensor(gatherRewards(table, actions, rows), [rows.length, actions]),
-        np.zeros([rows.length]),
-      ),
-    { hasAux: true },
-  )(refTree(params));
-  loss.dispose();
-  sampled.dispose();
-  const opt = { m: zerosLike(params), v: zerosLike(params) };
-  const update = jit((p: PolicyParams, g: PolicyParams, o: AdamState, lr: Tensor, step: Tensor) =>
-    adamw(ADAM, p, g, o, lr, step),
+  const session = await PolicyGradient.create(network, options, rows.length, network.tokens);
+  const { grads } = await session.run(
+    params,
+    gatherBatch(data, rows),
+    gatherRewards(table, actions, rows),
+    new Float32Array(rows.length),
   );
-  const expected = toHost(update(params, grads, opt, np.array(options.learningRate), np.array(1)).params);
-  update.dispose();
-  const actual = toHost(state.params);
-  for (const [name, e] of expected) {
-    const a = actual.get(name)!.data;
-    const scale = Math.max(1e-6, ...e.data.map(Math.abs));
-    for (let i = 0; i < a.length; i++)
-      assert.ok(Math.abs(a[i] - e.data[i]) < 1e-5 * scale, `${name}[${i}]: ${a[i]} vs ${e.data[i]}`);
-  }
-  disposeTree(state.params);
+  await session.release();
+  adamwStep(ADAM, params, grads, adamState(params), options.learningRate, 1);
+  for (const [name, e] of params) close(state.params.get(name)!.data, e.data, 1e-5, name);
 });

@@ -1,163 +1,33 @@
 /**
  * Exports a trained shapes-model checkpoint in the diffusers / Optimum ONNX layout that the
  * text-to-image pipeline loads: tokenizer, text_encoder, unet, an identity vae_decoder (the model
- * works in pixel space), the DDIM scheduler config, model_index.json, and the EMA weights.
- * The ONNX graphs restate model.ts op by op; test/worlds/shapes/model.test.ts holds them equal.
+ * works in pixel space), the DDIM scheduler config, model_index.json, and the EMA weights. The
+ * ONNX graphs are model.ts's own definition with the weights as initializers.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type HostTensor, saveSafetensors } from '../../engine/index.js';
+import { buildOnnx } from '../../graph/build.js';
+import type { HostTensor } from '../../graph/params.js';
+import { saveSafetensors } from '../../graph/safetensors.js';
 import { GraphBuilder } from '../../models/onnx-graph.js';
-import { WeightsGraph } from '../../models/weights-graph.js';
-import type { ModelConfig } from './model.js';
-import { alphasCumprod, SCHEDULE } from './model-schedule.js';
+import { type ModelConfig, textEncoderGraph, unetGraph } from './model.js';
+import { SCHEDULE } from './model-schedule.js';
 import { BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID } from './model-tokenizer.js';
 import { loadCheckpoint, type RunConfig } from './train.js';
 
-/** Weights by dotted name ("text.layers.0.attn.q"), as `toHost` of the model's params. */
-export type Weights = Map<string, HostTensor>;
-
-/** Graph-building helpers over model.ts's parameter names. */
-class ModelGraph extends WeightsGraph {
-  mlp(x: string, prefix: string): string {
-    const h = this.gelu(this.linear(x, this.w(`${prefix}.w1`), this.w(`${prefix}.b1`)));
-    return this.linear(h, this.w(`${prefix}.w2`), this.w(`${prefix}.b2`));
-  }
-
-  attn(x: string, context: string, prefix: string, heads: number, dim: number, bias?: string): string {
-    const w = {
-      q: this.w(`${prefix}.q`),
-      k: this.w(`${prefix}.k`),
-      v: this.w(`${prefix}.v`),
-      o: this.w(`${prefix}.o`),
-      oBias: this.w(`${prefix}.oBias`),
-    };
-    return this.attention(x, context, w, heads, dim, bias);
-  }
-
-  /** model.ts's conv3x3 on an NHWC map, as NCHW ONNX Conv between transposes. */
-  convNhwc(x: string, prefix: string): string {
-    const nchw = this.node('Transpose', [x], { perm: [0, 3, 1, 2] });
-    return this.node('Transpose', [this.conv(nchw, prefix)], { perm: [0, 2, 3, 1] });
-  }
-
-  /** model.ts `residual`: x [B, H, W, Cin], temb [B, T] after SiLU. */
-  residual(x: string, temb: string, prefix: string): string {
-    let h = this.convNhwc(this.silu(this.norm(x, `${prefix}.ln1`)), `${prefix}.conv1`);
-    const t = this.affine(temb, `${prefix}.time`);
-    h = this.node('Add', [h, this.node('Unsqueeze', [t, this.ints([1, 2])])]);
-    h = this.convNhwc(this.silu(this.norm(h, `${prefix}.ln2`)), `${prefix}.conv2`);
-    const skip = this.weights.has(`${prefix}.skip.w`) ? this.affine(x, `${prefix}.skip`) : x;
-    return this.node('Add', [skip, h]);
-  }
-
-  /** model.ts `pixelUnshuffle` of a [B, side, side, C] map. */
-  pixelUnshuffle(x: string, side: number, c: number): string {
-    const split = this.node('Reshape', [x, this.ints([-1, side / 2, 2, side / 2, 2, c])]);
-    const moved = this.node('Transpose', [split], { perm: [0, 1, 3, 2, 4, 5] });
-    return this.node('Reshape', [moved, this.ints([-1, side / 2, side / 2, 4 * c])]);
-  }
-
-  /** model.ts `pixelShuffle` of a [B, side, side, 4C] map. */
-  pixelShuffle(x: string, side: number, c: number): string {
-    const split = this.node('Reshape', [x, this.ints([-1, side, side, 2, 2, c])]);
-    const moved = this.node('Transpose', [split], { perm: [0, 1, 3, 2, 4, 5] });
-    return this.node('Reshape', [moved, this.ints([-1, 2 * side, 2 * side, c])]);
-  }
-}
+/** Weights by dotted name ("text.layers.0.attn.q"), as a checkpoint's EMA tensors. */
+export type Weights = ReadonlyMap<string, HostTensor>;
 
 /** input_ids [batch, L] int64 -> last_hidden_state [batch, L, D]; padding masked from the ids. */
 export function textEncoderOnnx(cfg: ModelConfig, weights: Weights): Uint8Array {
-  const g = new ModelGraph('text_encoder', weights);
-  const l = cfg.maxTokens;
-  const ids = g.input('input_ids', 'int64', ['batch', l]);
-  const isPad = g.node('Cast', [g.node('Equal', [ids, g.constant(BigInt64Array.of(BigInt(PAD_ID)), [])])], {
-    to: 1,
-  });
-  const bias = g.node('Unsqueeze', [g.node('Mul', [isPad, g.scalar(-1e9)]), g.ints([1, 2])]);
-  let x = g.node('Add', [g.node('Gather', [g.w('text.tok'), ids], { axis: 0 }), g.w('text.pos')]);
-  for (let i = 0; i < cfg.textLayers; i++) {
-    const p = `text.layers.${i}`;
-    const h = g.norm(x, `${p}.ln1`);
-    x = g.node('Add', [x, g.attn(h, h, `${p}.attn`, cfg.textHeads, cfg.textDim, bias)]);
-    x = g.node('Add', [x, g.mlp(g.norm(x, `${p}.ln2`), `${p}.mlp`)]);
-  }
-  g.output('last_hidden_state', 'float32', ['batch', l, cfg.textDim], g.norm(x, 'text.lnOut'));
-  return g.build();
+  const { graph, output } = textEncoderGraph(cfg);
+  return buildOnnx(graph, { outputs: { last_hidden_state: output }, weights });
 }
 
-/**
- * sample [batch, C, S, S], timestep [batch] int64 in [0, 1000), encoder_hidden_states -> out_sample
- * (epsilon, from the network's v as in model.ts `denoise`). Feature maps stay NHWC as in model.ts,
- * transposed to NCHW around each Conv.
- */
+/** sample [batch, C, S, S], timestep [batch] int64 in [0, 1000), encoder_hidden_states -> out_sample (epsilon). */
 export function unetOnnx(cfg: ModelConfig, weights: Weights): Uint8Array {
-  const g = new ModelGraph('unet', weights);
-  const { channels: c, imageSize: s, widths } = cfg;
-  const sample = g.input('sample', 'float32', ['batch', c, s, s]);
-  const timestep = g.input('timestep', 'int64', ['batch']);
-  const context = g.input('encoder_hidden_states', 'float32', ['batch', cfg.maxTokens, cfg.textDim]);
-
-  const half = cfg.timeFreqDim / 2;
-  const freqs = new Float32Array(half);
-  for (let i = 0; i < half; i++) freqs[i] = Math.exp((-Math.log(10000) * i) / half);
-  const args = g.node('Mul', [
-    g.node('Unsqueeze', [g.node('Cast', [timestep], { to: 1 }), g.ints([1])]),
-    g.constant(freqs, [1, half]),
-  ]);
-  const tFreq = g.node('Concat', [g.node('Cos', [args]), g.node('Sin', [args])], { axis: -1 });
-  const temb = g.silu(g.mlp(tFreq, 'unet.time'));
-
-  let h = g.convNhwc(g.node('Transpose', [sample], { perm: [0, 2, 3, 1] }), 'unet.convIn');
-  const skips: string[] = [];
-  widths.forEach((_, i) => {
-    h = g.residual(h, temb, `unet.down.${i}`);
-    if (i < widths.length - 1) {
-      skips.push(h);
-      h = g.affine(g.pixelUnshuffle(h, s >> i, widths[i]), `unet.downsample.${i}`);
-    }
-  });
-  const low = widths[widths.length - 1];
-  const side = s >> (widths.length - 1);
-  let tokens = g.node('Add', [g.node('Reshape', [h, g.ints([0, side * side, low])]), g.w('unet.pos')]);
-  for (let i = 0; i < cfg.midBlocks; i++) {
-    const b = `unet.mid.${i}`;
-    const a = g.norm(tokens, `${b}.ln1`);
-    tokens = g.node('Add', [tokens, g.attn(a, a, `${b}.attn`, cfg.heads, low)]);
-    tokens = g.node('Add', [
-      tokens,
-      g.attn(g.norm(tokens, `${b}.ln2`), context, `${b}.cross`, cfg.heads, low),
-    ]);
-    tokens = g.node('Add', [tokens, g.mlp(g.norm(tokens, `${b}.ln3`), `${b}.mlp`)]);
-  }
-  h = g.node('Reshape', [tokens, g.ints([0, side, side, low])]);
-  for (let i = 0; i < widths.length - 1; i++) {
-    const level = widths.length - 2 - i;
-    const w = widths[level];
-    const levelSide = s >> level;
-    h = g.pixelShuffle(g.affine(h, `unet.upsample.${i}`), levelSide / 2, w);
-    h = g.residual(g.node('Concat', [h, skips.pop() as string], { axis: -1 }), temb, `unet.up.${i}`);
-    if (i === 0) {
-      const flat = g.node('Reshape', [h, g.ints([0, levelSide * levelSide, w])]);
-      const crossed = g.attn(g.norm(flat, 'unet.upCross.ln'), context, 'unet.upCross.cross', cfg.heads, w);
-      h = g.node('Reshape', [g.node('Add', [flat, crossed]), g.ints([0, levelSide, levelSide, w])]);
-    }
-  }
-  const v = g.node('Transpose', [g.convNhwc(g.silu(g.norm(h, 'unet.lnOut')), 'unet.convOut')], {
-    perm: [0, 3, 1, 2],
-  });
-  // ε = √ᾱ_t·v + √(1−ᾱ_t)·x_t, the coefficients gathered from the schedule by timestep.
-  const abar = alphasCumprod();
-  const coefficient = (values: Float32Array) =>
-    g.node('Reshape', [
-      g.node('Gather', [g.constant(values, [values.length]), timestep], { axis: 0 }),
-      g.ints([-1, 1, 1, 1]),
-    ]);
-  const signal = coefficient(Float32Array.from(abar, Math.sqrt));
-  const noise = coefficient(Float32Array.from(abar, (a) => Math.sqrt(1 - a)));
-  const epsilon = g.node('Add', [g.node('Mul', [v, signal]), g.node('Mul', [sample, noise])]);
-  g.output('out_sample', 'float32', ['batch', c, s, s], epsilon);
-  return g.build();
+  const { graph, output } = unetGraph(cfg);
+  return buildOnnx(graph, { outputs: { out_sample: output }, weights });
 }
 
 /** The model works in pixel space: the "VAE decoder" passes latents through. */

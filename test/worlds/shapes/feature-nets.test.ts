@@ -1,127 +1,204 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import * as ort from 'onnxruntime-node';
-import { fromHost, initEngine, np, type Tensor, toHost } from '../../../src/engine/index.js';
+import type { Graph, Tensor } from '../../../src/graph/graph.js';
+import { type HostTensor, initWeights, type Weights } from '../../../src/graph/params.js';
+import { loadSafetensors } from '../../../src/graph/safetensors.js';
+import { type Feed, floatFeed, GradientSession, int64Feed, runGraph } from '../../../src/graph/session.js';
+import { freshState, runTraining } from '../../../src/graph/trainer.js';
 import { PACKAGE_ROOT } from '../../../src/paths.js';
 import { loadClipNet, loadImageFeatureNet } from '../../../src/quality/metrics/feature-net.js';
 import type { RgbImage } from '../../../src/util/image.js';
 import { Rng } from '../../../src/util/random.js';
+import { batchRng, classifierBatch } from '../../../src/worlds/shapes/feature-nets/batches.js';
 import {
   type ClassifierConfig,
-  classify,
-  initClassifier,
+  classifierGraph,
+  classifierLoss,
 } from '../../../src/worlds/shapes/feature-nets/classifier.js';
 import {
   type ClipConfig,
-  embedImages,
-  embedTexts,
-  initClip,
+  clipImageGraph,
+  clipLoss,
+  clipTextGraph,
 } from '../../../src/worlds/shapes/feature-nets/clip.js';
+import { FEATURE_NETS } from '../../../src/worlds/shapes/feature-nets/config.js';
 import { exportClassifier, exportClip } from '../../../src/worlds/shapes/feature-nets/export.js';
 import { networkPixels } from '../../../src/worlds/shapes/feature-nets/images.js';
-import { classifierTargets, KINDS, kindIndex } from '../../../src/worlds/shapes/feature-nets/labels.js';
-import { classifierOnnx, clipImageOnnx, clipTextOnnx } from '../../../src/worlds/shapes/feature-nets/onnx.js';
+import {
+  AUX_CLASSES,
+  classifierTargets,
+  KINDS,
+  kindIndex,
+} from '../../../src/worlds/shapes/feature-nets/labels.js';
 import { siblingScene } from '../../../src/worlds/shapes/feature-nets/siblings.js';
 import { textTokenizer } from '../../../src/worlds/shapes/feature-nets/text-encoder.js';
 import * as world from '../../../src/worlds/shapes/index.js';
 import { HELD_OUT_SEED } from '../../../src/worlds/shapes/prompt-sets.js';
-import { perturbed, randomIds, relativeError } from '../../fixtures/parity.js';
 
 const CNN = { imageSize: 32, channels: [4, 6, 8] };
 const TINY_CLASSIFIER: ClassifierConfig = { cnn: CNN, featureDim: 24, auxWeight: 0.5 };
+const tokenizer = textTokenizer(64);
 const TINY_CLIP: ClipConfig = {
   cnn: CNN,
-  text: { vocabSize: 30, maxTokens: 64, dim: 16, depth: 2, heads: 2, mlpRatio: 2 },
+  text: { vocabSize: tokenizer.vocab.length, maxTokens: 64, dim: 16, depth: 2, heads: 2, mlpRatio: 2 },
   embedDim: 8,
   initLogitScale: Math.log(1 / 0.07),
   maxLogitScale: 100,
 };
 
 const BATCH = 3;
-const images = (rng: Rng) => rng.normalArray(BATCH * 3 * 32 * 32);
-const imageTensor = (x: Float32Array) => np.array(x).reshape([BATCH, 3, 32, 32]);
-
-const data = (t: Tensor) => t.dataSync() as Float32Array;
 const rgb = (chw: Float32Array): RgbImage => ({ width: 32, height: 32, chw });
+const flat = (rows: Float32Array[]) => new Float32Array(rows.flatMap((r) => [...r]));
 
-test('ONNX export of a fresh classifier matches the engine', async () => {
-  await initEngine();
-  const rng = new Rng(1);
-  const like = initClassifier(TINY_CLASSIFIER, rng);
-  const weights = perturbed(toHost(like), rng);
-  const x = images(rng);
-  const out = classify(fromHost(like, weights), imageTensor(x));
-  const session = await ort.InferenceSession.create(classifierOnnx(TINY_CLASSIFIER, weights, KINDS.length));
-  const onnx = await session.run({ image: new ort.Tensor('float32', x, [BATCH, 3, 32, 32]) });
-  assert.ok(relativeError(onnx.features.data as Float32Array, data(out.features)) < 1e-4, 'features differ');
-  assert.ok(relativeError(onnx.logits.data as Float32Array, data(out.logits)) < 1e-4, 'logits differ');
-  assert.deepEqual(onnx.logits.dims, [BATCH, KINDS.length]);
-});
+/** Largest absolute difference relative to the largest expected magnitude. */
+function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  assert.equal(actual.length, expected.length);
+  let [diff, scale] = [0, 0];
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / scale;
+}
 
-test('ONNX export of a fresh CLIP pair matches the engine', async () => {
-  await initEngine();
-  const rng = new Rng(2);
-  const like = initClip(TINY_CLIP, rng);
-  const weights = perturbed(toHost(like), rng);
-  const params = fromHost(like, weights);
-  const x = images(rng);
-  const ids = randomIds(rng, BATCH, TINY_CLIP.text);
-  const imageEmbeds = data(embedImages(TINY_CLIP, params.image, imageTensor(x)));
-  const textEmbeds = data(
-    embedTexts(TINY_CLIP, params.text, np.array(ids, { dtype: np.int32 }).reshape([BATCH, -1])),
-  );
-  const image = await ort.InferenceSession.create(clipImageOnnx(TINY_CLIP, weights));
-  const text = await ort.InferenceSession.create(clipTextOnnx(TINY_CLIP, weights));
-  const { image_embeds } = await image.run({
-    pixel_values: new ort.Tensor('float32', x, [BATCH, 3, 32, 32]),
-  });
-  const { text_embeds } = await text.run({
-    input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [BATCH, TINY_CLIP.text.maxTokens]),
-  });
-  assert.ok(relativeError(image_embeds.data as Float32Array, imageEmbeds) < 1e-4, 'image embeddings differ');
-  assert.ok(relativeError(text_embeds.data as Float32Array, textEmbeds) < 1e-4, 'text embeddings differ');
-});
+/** Seeded weights of `g`, every tensor nudged so zero-initialised biases and unit norms count too. */
+function randomWeights(g: Graph, rng: Rng): Map<string, HostTensor> {
+  const weights = initWeights(g.paramSpecs(), rng);
+  for (const t of weights.values()) for (let i = 0; i < t.data.length; i++) t.data[i] += 0.05 * rng.normal();
+  return weights;
+}
 
-test('exported folders load with the metrics loaders and reproduce the engine', async () => {
-  await initEngine();
+/** A batch of renders (as the loaders get them) and prompts (as token ids), from seeded scenes. */
+function sceneBatch(rng: Rng) {
+  const scenes = Array.from({ length: BATCH }, () => world.sampleScene(rng));
+  const renders = scenes.map((s) => world.render(s, 32, rng));
+  const prompts = scenes.map((s) => world.describe(s, 'verbose', rng));
+  return {
+    renders,
+    prompts,
+    pixels: floatFeed(flat(renders.map(networkPixels)), [BATCH, 3, 32, 32]),
+    ids: int64Feed(
+      prompts.flatMap((p) => [...tokenizer.encode(p)]),
+      [BATCH, 64],
+    ),
+  };
+}
+
+const output = async (g: Graph, t: Tensor, feeds: Record<string, Feed>, weights: Weights) =>
+  (await runGraph(g, { out: t }, feeds, weights, { threads: 1 })).out.data;
+
+test("exported folders load with the metrics loaders and give the network's outputs", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'feature-nets-'));
   try {
     const rng = new Rng(5);
-    const scenes = Array.from({ length: BATCH }, () => world.sampleScene(rng));
-    const renders = scenes.map((s) => world.render(s, 32, rng));
-    const pixels = new Float32Array(renders.flatMap((r) => [...networkPixels(r)]));
+    const batch = sceneBatch(rng);
 
-    const classifier = initClassifier(TINY_CLASSIFIER, rng);
-    const classifierWeights = toHost(classifier);
+    const classifier = classifierGraph(TINY_CLASSIFIER);
+    const classifierWeights = randomWeights(classifierLoss(TINY_CLASSIFIER, BATCH).g, rng);
     exportClassifier(join(dir, 'classifier'), TINY_CLASSIFIER, classifierWeights, { seed: 0, steps: 0 });
-    const expected = data(classify(classifier, imageTensor(pixels)).features);
     const net = await loadImageFeatureNet(join(dir, 'classifier'));
-    const { features } = await net.extract(renders.map(rgb), ['features']);
+    const out = await net.extract(batch.renders.map(rgb), ['features', 'logits']);
     await net.release();
-    assert.ok(relativeError(new Float32Array(features.flatMap((f) => [...f])), expected) < 1e-4);
+    const feeds = { image: batch.pixels };
+    const { features, logits } = classifier;
+    const expected = await runGraph(classifier.g, { features, logits }, feeds, classifierWeights, {
+      threads: 1,
+    });
+    assert.ok(relativeError(flat(out.features), expected.features.data) < 1e-5, 'features differ');
+    assert.ok(relativeError(flat(out.logits), expected.logits.data) < 1e-5, 'logits differ');
+    assert.equal(out.logits[0].length, KINDS.length);
 
-    const tokenizer = textTokenizer(64);
-    const cfg = { ...TINY_CLIP, text: { ...TINY_CLIP.text, vocabSize: tokenizer.vocab.length } };
-    const clip = initClip(cfg, rng);
-    exportClip(join(dir, 'clip'), cfg, toHost(clip), tokenizer.vocab, { seed: 0, steps: 0 });
-    const prompts = scenes.map((s) => world.describe(s, 'verbose', rng));
-    const ids = new Int32Array(prompts.flatMap((p) => [...tokenizer.encode(p)]));
-    const textEmbeds = data(
-      embedTexts(cfg, clip.text, np.array(ids, { dtype: np.int32 }).reshape([BATCH, -1])),
-    );
-    const imageEmbeds = data(embedImages(cfg, clip.image, imageTensor(pixels)));
+    const clipWeights = randomWeights(clipLoss(TINY_CLIP, BATCH).g, rng);
+    exportClip(join(dir, 'clip'), TINY_CLIP, clipWeights, tokenizer.vocab, { seed: 0, steps: 0 });
     const clipNet = await loadClipNet(join(dir, 'clip'));
-    const embeds = await clipNet.embed(prompts, renders.map(rgb));
+    const embeds = await clipNet.embed(batch.prompts, batch.renders.map(rgb));
     await clipNet.release();
-    const flat = (rows: Float32Array[]) => new Float32Array(rows.flatMap((r) => [...r]));
-    assert.ok(relativeError(flat(embeds.text), textEmbeds) < 1e-4, 'text embeddings differ');
-    assert.ok(relativeError(flat(embeds.image), imageEmbeds) < 1e-4, 'image embeddings differ');
+    const image = clipImageGraph(TINY_CLIP);
+    const text = clipTextGraph(TINY_CLIP);
+    const imageEmbeds = await output(image.g, image.imageEmbeds, { pixel_values: batch.pixels }, clipWeights);
+    const textEmbeds = await output(text.g, text.textEmbeds, { input_ids: batch.ids }, clipWeights);
+    assert.ok(relativeError(flat(embeds.image), imageEmbeds) < 1e-5, 'image embeddings differ');
+    assert.ok(relativeError(flat(embeds.text), textEmbeds) < 1e-5, 'text embeddings differ');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the text embedding does not depend on how far a prompt is padded', async () => {
+  const rng = new Rng(6);
+  const at = (maxTokens: number) => ({ ...TINY_CLIP, text: { ...TINY_CLIP.text, maxTokens } });
+  const weights = randomWeights(clipLoss(at(20), 2).g, rng);
+  const pos = weights.get('text.encoder.pos')!;
+  const embed = async (maxTokens: number, weights: Weights) => {
+    const ids = new Array(maxTokens).fill(0);
+    ids.splice(0, 4, 1, 4, 5, 2);
+    const text = clipTextGraph(at(maxTokens));
+    return output(text.g, text.textEmbeds, { input_ids: int64Feed(ids, [1, maxTokens]) }, weights);
+  };
+  const short = new Map(weights).set('text.encoder.pos', {
+    shape: [12, 16],
+    data: pos.data.slice(0, 12 * 16),
+  });
+  assert.ok(relativeError(await embed(12, short), await embed(20, weights)) < 1e-5);
+});
+
+/** `steps` of the shared training loop on one repeated batch; the loss before and after. */
+async function overfit(
+  net: { g: Graph; loss: Tensor },
+  params: Map<string, HostTensor>,
+  feeds: Record<string, Feed>,
+  steps: number,
+) {
+  const cfg = { ...FEATURE_NETS.classifier.fit, schedule: { lr: 1e-2, warmupSteps: 2, minLrFraction: 0.1 } };
+  const lossAt = async () => (await output(net.g, net.loss, feeds, params))[0];
+  const before = await lossAt();
+  const session = await GradientSession.create(net.g, net.loss, { threads: 1 });
+  const state = freshState(cfg, params, steps);
+  await runTraining({
+    config: cfg,
+    session,
+    state,
+    batch: () => feeds,
+    minutes: 1,
+    save: () => {},
+    log: () => {},
+  });
+  await session.release();
+  return { before, after: await lossAt() };
+}
+
+test('training fits a repeated classifier batch, and a seed gives the same weights', async () => {
+  const b = 8;
+  const batch = classifierBatch(batchRng(0, 0), b);
+  const feeds = {
+    image: floatFeed(batch.pixels, [b, 3, 32, 32]),
+    kinds: floatFeed(batch.kinds, [b, KINDS.length]),
+    aux: floatFeed(batch.aux, [b, AUX_CLASSES]),
+  };
+  const train = async () => {
+    const net = classifierLoss(TINY_CLASSIFIER, b);
+    const params = initWeights(net.g.paramSpecs(), new Rng(1));
+    return { params, ...(await overfit(net, params, feeds, 30)) };
+  };
+  const first = await train();
+  assert.ok(first.after < 0.5 * first.before, `loss ${first.before} -> ${first.after}`);
+  const again = await train();
+  for (const [name, t] of first.params) assert.deepEqual(again.params.get(name)!.data, t.data, name);
+});
+
+test('training aligns a repeated batch of CLIP pairs', async () => {
+  const b = 6;
+  const rng = new Rng(8);
+  const scenes = Array.from({ length: b }, () => world.sampleScene(rng));
+  const pixels = flat(scenes.map((s) => networkPixels(world.render(s, 32, rng))));
+  const ids = scenes.flatMap((s) => [...tokenizer.encode(world.describe(s, 'terse', rng))]);
+  const feeds = { pixel_values: floatFeed(pixels, [b, 3, 32, 32]), input_ids: int64Feed(ids, [b, 64]) };
+  const net = clipLoss(TINY_CLIP, b);
+  const { before, after } = await overfit(net, initWeights(net.g.paramSpecs(), new Rng(2)), feeds, 20);
+  assert.ok(after < 0.5 * before, `loss ${before} -> ${after}`);
 });
 
 test('kind shares sum to 1 and a one-object scene is its own kind', () => {
@@ -155,6 +232,36 @@ test('a sibling scene differs from its scene', () => {
 
 const CLASSIFIER_DIR = join(PACKAGE_ROOT, 'models', 'shapes-classifier');
 const CLIP_DIR = join(PACKAGE_ROOT, 'models', 'shapes-clip');
+
+/** The folder's network config and weights (model.safetensors). */
+function shipped(dir: string) {
+  const network = JSON.parse(readFileSync(join(dir, 'network.json'), 'utf8'));
+  return { config: network.config, weights: loadSafetensors(join(dir, 'model.safetensors')).tensors };
+}
+
+test("the shipped folders' ONNX files are their network with their weights", {
+  skip: !existsSync(CLASSIFIER_DIR) || !existsSync(CLIP_DIR),
+}, async () => {
+  const batch = sceneBatch(new Rng(HELD_OUT_SEED + 102));
+  const classifier = shipped(CLASSIFIER_DIR);
+  const net = await loadImageFeatureNet(CLASSIFIER_DIR);
+  const { features } = await net.extract(batch.renders.map(rgb), ['features']);
+  await net.release();
+  const g = classifierGraph(classifier.config);
+  const expected = await output(g.g, g.features, { image: batch.pixels }, classifier.weights);
+  assert.ok(relativeError(flat(features), expected) < 1e-5, 'classifier features differ');
+
+  const clip = shipped(CLIP_DIR);
+  const clipNet = await loadClipNet(CLIP_DIR);
+  const embeds = await clipNet.embed(batch.prompts, batch.renders.map(rgb));
+  await clipNet.release();
+  const image = clipImageGraph(clip.config);
+  const text = clipTextGraph(clip.config);
+  const imageEmbeds = await output(image.g, image.imageEmbeds, { pixel_values: batch.pixels }, clip.weights);
+  const textEmbeds = await output(text.g, text.textEmbeds, { input_ids: batch.ids }, clip.weights);
+  assert.ok(relativeError(flat(embeds.image), imageEmbeds) < 1e-5, 'CLIP image embeddings differ');
+  assert.ok(relativeError(flat(embeds.text), textEmbeds) < 1e-5, 'CLIP text embeddings differ');
+});
 
 test('the shipped classifier classifies fresh one-object renders', {
   skip: !existsSync(CLASSIFIER_DIR),

@@ -1,32 +1,25 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as ort from 'onnxruntime-node';
-import { fromHost, initEngine, loadSafetensors, np, toHost } from '../../../src/engine/index.js';
+import { initWeights } from '../../../src/graph/params.js';
 import { DEFAULT_MODEL_DIR } from '../../../src/paths.js';
 import { Rng } from '../../../src/util/random.js';
 import {
+  exportCheckpoint,
   textEncoderOnnx,
   tokenizerConfigJson,
   tokenizerJson,
   unetOnnx,
-  type Weights,
 } from '../../../src/worlds/shapes/export.js';
 import * as world from '../../../src/worlds/shapes/index.js';
-import {
-  denoise,
-  encodeText,
-  initParams,
-  type ModelConfig,
-  type ModelParams,
-} from '../../../src/worlds/shapes/model.js';
+import { type ModelConfig, modelSpecs } from '../../../src/worlds/shapes/model.js';
 import { PAD_ID } from '../../../src/worlds/shapes/model-tokenizer.js';
 import { makeTokenizer } from '../../../src/worlds/shapes/train.js';
-import { perturbed, randomIds, relativeError } from '../../fixtures/parity.js';
-
-const MODEL_DIR = DEFAULT_MODEL_DIR;
+import { perturbed, randomIds } from '../../fixtures/parity.js';
 
 const TINY: ModelConfig = {
   vocabSize: 20,
@@ -44,63 +37,35 @@ const TINY: ModelConfig = {
   timeDim: 16,
 };
 
-/** Runs both engines on the same random inputs and checks they agree. */
-async function checkParity(
-  cfg: ModelConfig,
-  weights: Weights,
-  textOnnx: Uint8Array,
-  unetOnnxBytes: Uint8Array,
-) {
-  await initEngine();
-  const rng = new Rng(5);
-  const batch = 2;
-  const like = initParams(cfg, new Rng(0));
-  const params = fromHost(like, weights) as ModelParams;
-  const ids = randomIds(rng, batch, cfg);
-  const sample = rng.normalArray(batch * cfg.channels * cfg.imageSize ** 2);
-  const timesteps = [rng.int(1000), rng.int(1000)];
+const root = mkdtempSync(join(tmpdir(), 'adadiff-shapes-model-'));
+after(() => rmSync(root, { recursive: true, force: true }));
 
-  const context = encodeText(
-    cfg,
-    params.text,
-    np.array(ids, { dtype: np.int32 }).reshape([batch, cfg.maxTokens]),
-  );
-  const hidden = context.ref.dataSync() as Float32Array;
-  const eps = denoise(
-    cfg,
-    params.unet,
-    np.array(sample).reshape([batch, cfg.channels, cfg.imageSize, cfg.imageSize]),
-    np.array(Float32Array.from(timesteps)),
-    context,
-  ).dataSync() as Float32Array;
+const ids64 = (ids: Int32Array, rows: number) =>
+  new ort.Tensor('int64', BigInt64Array.from(ids, BigInt), [rows, ids.length / rows]);
 
-  const text = await ort.InferenceSession.create(textOnnx);
-  const { last_hidden_state } = await text.run({
-    input_ids: new ort.Tensor(
-      'int64',
-      BigInt64Array.from(ids, (v) => BigInt(v)),
-      [batch, cfg.maxTokens],
+test('the exported graphs give each prompt the same result at any batch size', async () => {
+  const weights = perturbed(initWeights(modelSpecs(TINY), new Rng(1)), new Rng(2));
+  const text = await ort.InferenceSession.create(textEncoderOnnx(TINY, weights));
+  const unet = await ort.InferenceSession.create(unetOnnx(TINY, weights));
+  const rng = new Rng(3);
+  const ids = randomIds(rng, 3, TINY);
+  const states = (await text.run({ input_ids: ids64(ids, 3) })).last_hidden_state;
+  const one = (await text.run({ input_ids: ids64(ids.slice(64, 128), 1) })).last_hidden_state;
+  assert.deepEqual(one.data, (states.data as Float32Array).slice(64 * 32, 128 * 32));
+  const sample = rng.normalArray(3 * 3 * 32 * 32);
+  const feeds = (n: number, from: number) => ({
+    sample: new ort.Tensor('float32', sample.slice(from * 3072, (from + n) * 3072), [n, 3, 32, 32]),
+    timestep: new ort.Tensor('int64', BigInt64Array.from([10n, 500n, 990n].slice(from, from + n)), [n]),
+    encoder_hidden_states: new ort.Tensor(
+      'float32',
+      (states.data as Float32Array).slice(from * 2048, (from + n) * 2048),
+      [n, 64, 32],
     ),
   });
-  const unet = await ort.InferenceSession.create(unetOnnxBytes);
-  const { out_sample } = await unet.run({
-    sample: new ort.Tensor('float32', sample, [batch, cfg.channels, cfg.imageSize, cfg.imageSize]),
-    timestep: new ort.Tensor(
-      'int64',
-      BigInt64Array.from(timesteps, (v) => BigInt(v)),
-      [batch],
-    ),
-    // Feed the engine's text states so the UNet is compared on identical inputs.
-    encoder_hidden_states: new ort.Tensor('float32', hidden, [batch, cfg.maxTokens, cfg.textDim]),
-  });
-  assert.ok(relativeError(last_hidden_state.data as Float32Array, hidden) < 1e-4, 'text encoder differs');
-  assert.ok(relativeError(out_sample.data as Float32Array, eps) < 1e-4, 'unet differs');
-}
-
-test('ONNX export of a random tiny model matches the engine', async () => {
-  await initEngine();
-  const weights = perturbed(toHost(initParams(TINY, new Rng(1))), new Rng(2));
-  await checkParity(TINY, weights, textEncoderOnnx(TINY, weights), unetOnnx(TINY, weights));
+  const all = (await unet.run(feeds(3, 0))).out_sample.data as Float32Array;
+  const second = (await unet.run(feeds(1, 1))).out_sample.data as Float32Array;
+  const expected = all.slice(3072, 6144);
+  for (let i = 0; i < second.length; i++) assert.ok(Math.abs(second[i] - expected[i]) < 1e-4, `out ${i}`);
 });
 
 test('the exported tokenizer gives the training tokenizer ids', () => {
@@ -120,24 +85,18 @@ test('the exported tokenizer gives the training tokenizer ids', () => {
   }
 });
 
-test('the shipped model in models/shapes matches its ONNX export', {
-  skip: !existsSync(MODEL_DIR),
-}, async () => {
-  const { model: cfg } = JSON.parse(readFileSync(join(MODEL_DIR, 'config.json'), 'utf8')) as {
-    model: ModelConfig;
-  };
-  const weights: Weights = new Map([
-    ...[...loadSafetensors(join(MODEL_DIR, 'text_encoder', 'model.safetensors')).tensors].map(
-      ([k, v]) => [`text.${k}`, v] as const,
-    ),
-    ...[...loadSafetensors(join(MODEL_DIR, 'unet', 'model.safetensors')).tensors].map(
-      ([k, v]) => [`unet.${k}`, v] as const,
-    ),
-  ]);
-  await checkParity(
-    cfg,
-    weights,
-    readFileSync(join(MODEL_DIR, 'text_encoder', 'model.onnx')),
-    readFileSync(join(MODEL_DIR, 'unet', 'model.onnx')),
-  );
+test('the shipped model folder is the export of the shipped checkpoint, byte for byte', async () => {
+  const out = join(root, 'export');
+  exportCheckpoint('checkpoints/shapes', out);
+  for (const file of [
+    'text_encoder/model.onnx',
+    'unet/model.onnx',
+    'text_encoder/model.safetensors',
+    'unet/model.safetensors',
+  ]) {
+    assert.ok(
+      readFileSync(join(out, file)).equals(readFileSync(join(DEFAULT_MODEL_DIR, file))),
+      `${file} differs`,
+    );
+  }
 });

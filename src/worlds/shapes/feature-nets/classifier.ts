@@ -4,12 +4,11 @@
  * vector FID compares) -> `logits` over the 42 object kinds (labels.ts). An auxiliary head on the
  * same features predicts the object count and detail shares during training only.
  */
-import { gelu, np, type Tensor } from '../../../engine/index.js';
-import type { Rng } from '../../../util/random.js';
+import { type Dim, Graph, type Tensor } from '../../../graph/graph.js';
+import { gelu, linear } from '../../../graph/layers.js';
 import { MAX_OBJECTS } from '../scene.js';
-import { type CnnConfig, type CnnParams, cnnTrunk, initCnn } from './cnn.js';
+import { type CnnConfig, cnnTrunk } from './cnn.js';
 import { AUX_CLASSES, KINDS } from './labels.js';
-import { affine, type Dense, initDense } from './layers.js';
 import { softCrossEntropy } from './losses.js';
 
 export interface ClassifierConfig {
@@ -18,42 +17,38 @@ export interface ClassifierConfig {
   readonly auxWeight: number;
 }
 
-export type ClassifierParams = { cnn: CnnParams; features: Dense; logits: Dense; aux: Dense };
-
-export function initClassifier(cfg: ClassifierConfig, rng: Rng): ClassifierParams {
-  return {
-    cnn: initCnn(cfg.cnn, rng),
-    features: initDense(rng, 2 * cfg.cnn.channels.at(-1)!, cfg.featureDim),
-    logits: initDense(rng, cfg.featureDim, KINDS.length),
-    aux: initDense(rng, cfg.featureDim, AUX_CLASSES),
-  };
+/** Normalised pixels [B, 3, S, S] -> the exported outputs. */
+export function classify(
+  g: Graph,
+  cfg: ClassifierConfig,
+  image: Tensor,
+): { features: Tensor; logits: Tensor } {
+  const map = cnnTrunk(g, 'cnn', cfg.cnn, image);
+  const pooled = g.concat([map.reduceMax([1, 2]), map.mean([1, 2])], -1);
+  const features = gelu(linear(g, 'features', pooled, cfg.featureDim));
+  return { features, logits: linear(g, 'logits', features, KINDS.length) };
 }
 
-/** Normalised pixels [B, 3, S, S] -> the exported outputs. Consumes its arguments (not `aux`). */
-export function classify(
-  p: Pick<ClassifierParams, 'cnn' | 'features' | 'logits'>,
-  x: Tensor,
-): { features: Tensor; logits: Tensor } {
-  const map = cnnTrunk(p.cnn, x);
-  const pooled = np.concatenate([np.max(map.ref, [1, 2]), map.mean([1, 2])], -1);
-  const features = gelu(affine(pooled, p.features));
-  return { features: features.ref, logits: affine(features, p.logits) };
+/** The network on a graph input `image` [batch, 3, S, S] (symbolic batch: the exported model). */
+export function classifierGraph(cfg: ClassifierConfig, batch: Dim = 'batch') {
+  const g = new Graph('shapes_classifier');
+  const image = g.input('image', 'float32', [batch, 3, cfg.cnn.imageSize, cfg.cnn.imageSize]);
+  return { g, ...classify(g, cfg, image) };
 }
 
 /**
- * Kind-share cross-entropy plus auxWeight x (count + detail-share cross-entropies). `kinds` [B, 42],
- * `aux` [B, AUX_CLASSES] (one-hot count, then detail shares). Consumes its arguments.
+ * The training graph at a static batch: inputs `image`, `kinds` [B, 42] and `aux` [B, AUX_CLASSES]
+ * (one-hot count, then detail shares); loss = kind-share cross-entropy plus auxWeight x (count +
+ * detail-share cross-entropies).
  */
-export function classifierLoss(
-  cfg: ClassifierConfig,
-  p: ClassifierParams,
-  x: Tensor,
-  kinds: Tensor,
-  aux: Tensor,
-): Tensor {
-  const { features, logits } = classify(p, x);
-  const [countLogits, detailLogits] = np.split(affine(features, p.aux), [MAX_OBJECTS], -1);
-  const [count, details] = np.split(aux, [MAX_OBJECTS], -1);
-  const auxLoss = softCrossEntropy(countLogits, count).add(softCrossEntropy(detailLogits, details));
-  return softCrossEntropy(logits, kinds).add(auxLoss.mul(cfg.auxWeight));
+export function classifierLoss(cfg: ClassifierConfig, batch: number): { g: Graph; loss: Tensor } {
+  const { g, features, logits } = classifierGraph(cfg, batch);
+  const kinds = g.input('kinds', 'float32', [batch, KINDS.length]);
+  const aux = g.input('aux', 'float32', [batch, AUX_CLASSES]);
+  const auxLogits = linear(g, 'aux', features, AUX_CLASSES);
+  const [count, details] = [
+    [0, MAX_OBJECTS],
+    [MAX_OBJECTS, AUX_CLASSES],
+  ].map(([lo, hi]) => softCrossEntropy(auxLogits.slice(-1, lo, hi), aux.slice(-1, lo, hi)));
+  return { g, loss: softCrossEntropy(logits, kinds).add(count.add(details).mul(cfg.auxWeight)) };
 }

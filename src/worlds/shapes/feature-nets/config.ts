@@ -1,9 +1,9 @@
 /**
  * Every hyper-parameter of the in-domain feature networks (the classifier behind IS and FID, the
  * CLIP-like pair behind CLIP score) in one place. Sized so that each trains in about eight minutes
- * on one CPU core (the engine runs single-threaded under Node).
+ * on the CPU.
  */
-import type { AdamConfig } from '../../../engine/index.js';
+import type { TrainerConfig } from '../../../graph/trainer.js';
 import type { CnnConfig } from './cnn.js';
 
 export interface TextConfig {
@@ -15,18 +15,17 @@ export interface TextConfig {
   readonly mlpRatio: number;
 }
 
-export interface FitConfig {
-  readonly batchSize: number;
-  readonly lr: number;
-  readonly warmupSteps: number;
-  readonly minLrFraction: number;
-  readonly adam: AdamConfig;
-  readonly logEvery: number;
-  /** Steps timed before planning the step count of a time-limited run (the first compiles). */
-  readonly planningSteps: number;
-}
-
-const adam: AdamConfig = { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.05 };
+/** The same run for both networks; no clipping, EMA or mid-run checkpoints (a run takes minutes). */
+const fit: TrainerConfig = {
+  batchSize: 64,
+  schedule: { lr: 2e-3, warmupSteps: 100, minLrFraction: 0.02 },
+  adam: { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.05 },
+  gradClip: Number.POSITIVE_INFINITY,
+  emaDecay: null,
+  logEvery: 50,
+  checkpointMinutes: Number.POSITIVE_INFINITY,
+  planningSteps: 12,
+};
 
 /** One trunk for both networks, so the CLIP image tower can start from the classifier's (--image-init). */
 const cnn: CnnConfig = { imageSize: 32, channels: [32, 64, 96, 128] };
@@ -50,15 +49,7 @@ export const FEATURE_NETS = {
     featureDim: 128,
     /** Weight of the auxiliary targets (object count, detail shares) that enrich the features. */
     auxWeight: 0.5,
-    fit: {
-      batchSize: 64,
-      lr: 2e-3,
-      warmupSteps: 100,
-      minLrFraction: 0.02,
-      adam,
-      logEvery: 50,
-      planningSteps: 12,
-    } satisfies FitConfig,
+    fit,
   },
   clip: {
     cnn,
@@ -73,15 +64,7 @@ export const FEATURE_NETS = {
      * only which shapes and colours occur.
      */
     siblingShare: 0.5,
-    fit: {
-      batchSize: 64,
-      lr: 2e-3,
-      warmupSteps: 100,
-      minLrFraction: 0.02,
-      adam,
-      logEvery: 50,
-      planningSteps: 12,
-    } satisfies FitConfig,
+    fit,
   },
   evaluation: {
     /** Held-out images for the classifier's accuracy. */

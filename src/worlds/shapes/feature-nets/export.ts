@@ -3,17 +3,38 @@
  * - classifier: model.onnx (image -> features, logits) + config.json, for loadImageFeatureNet;
  * - CLIP: image_model.onnx + text_model.onnx + tokenizer/ + config.json, for loadClipNet.
  * Beside them: model.safetensors (all trained weights, auxiliary head included) and network.json
- * (architecture, classes or vocabulary, seed, steps), enough to rebuild the engine network.
+ * (architecture, classes or vocabulary, seed, steps), enough to rebuild the network. Each ONNX file
+ * is the network's one definition (classifier.ts, clip.ts) built with the weights as initializers;
+ * batch axes are dynamic.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { saveSafetensors } from '../../../engine/index.js';
+import { buildOnnx } from '../../../graph/build.js';
+import type { Weights } from '../../../graph/params.js';
+import { saveSafetensors } from '../../../graph/safetensors.js';
 import { tokenizerConfigJson, tokenizerJson } from '../export.js';
-import type { ClassifierConfig } from './classifier.js';
-import type { ClipConfig } from './clip.js';
+import { type ClassifierConfig, classifierGraph } from './classifier.js';
+import { type ClipConfig, clipImageGraph, clipTextGraph } from './clip.js';
 import { FEATURE_NETS } from './config.js';
 import { KINDS } from './labels.js';
-import { classifierOnnx, clipImageOnnx, clipTextOnnx, type Weights } from './onnx.js';
+
+/** model.onnx: image -> features, logits. */
+export function classifierOnnx(cfg: ClassifierConfig, weights: Weights): Uint8Array {
+  const { g, features, logits } = classifierGraph(cfg);
+  return buildOnnx(g, { outputs: { features, logits }, weights });
+}
+
+/** image_model.onnx: pixel_values -> image_embeds. */
+export function clipImageOnnx(cfg: ClipConfig, weights: Weights): Uint8Array {
+  const { g, imageEmbeds } = clipImageGraph(cfg);
+  return buildOnnx(g, { outputs: { image_embeds: imageEmbeds }, weights });
+}
+
+/** text_model.onnx: input_ids -> text_embeds. */
+export function clipTextOnnx(cfg: ClipConfig, weights: Weights): Uint8Array {
+  const { g, textEmbeds } = clipTextGraph(cfg);
+  return buildOnnx(g, { outputs: { text_embeds: textEmbeds }, weights });
+}
 
 export interface RunInfo {
   readonly seed: number;
@@ -39,7 +60,7 @@ function preprocessConfig(name: string, imageSize: number): object {
 
 export function exportClassifier(out: string, cfg: ClassifierConfig, weights: Weights, run: RunInfo): void {
   mkdirSync(out, { recursive: true });
-  writeFileSync(join(out, 'model.onnx'), classifierOnnx(cfg, weights, KINDS.length));
+  writeFileSync(join(out, 'model.onnx'), classifierOnnx(cfg, weights));
   writeJson(join(out, 'config.json'), preprocessConfig('shapes-classifier (in-domain)', cfg.cnn.imageSize));
   saveSafetensors(join(out, 'model.safetensors'), weights, {
     seed: String(run.seed),

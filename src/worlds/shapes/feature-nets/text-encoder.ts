@@ -3,37 +3,27 @@
  * learned positions, pre-LN blocks whose attention masks padding, a final LayerNorm and the mean
  * over the real tokens. Masking makes the embedding independent of how far a prompt is padded.
  */
-import { normal, np, paddingBias, type Tensor } from '../../../engine/index.js';
-import type { Rng } from '../../../util/random.js';
+import type { Graph, Tensor } from '../../../graph/graph.js';
+import { layerNorm, paddingBias, table, transformerBlock } from '../../../graph/layers.js';
 import { PAD_ID, WordTokenizer } from '../model-tokenizer.js';
 import { normalizeWords, WORLD_VOCABULARY } from '../vocabulary.js';
 import type { TextConfig } from './config.js';
-import { initNorm, type Norm, norm } from './layers.js';
-import { type Block, block, initBlock } from './transformer.js';
 
-export type TextParams = { tok: Tensor; pos: Tensor; blocks: Block[]; ln: Norm };
+const EMBEDDING = { kind: 'normal', std: 0.02 } as const;
 
-export function initText(cfg: TextConfig, rng: Rng): TextParams {
-  return {
-    tok: normal(rng, [cfg.vocabSize, cfg.dim], 0.02),
-    pos: normal(rng, [cfg.maxTokens, cfg.dim], 0.02),
-    blocks: Array.from({ length: cfg.depth }, () => initBlock(rng, cfg.dim, cfg.mlpRatio)),
-    ln: initNorm(cfg.dim),
-  };
-}
-
-/** ids [B, L] int32 -> pooled features [B, dim]. Consumes its arguments. */
-export function encodeText(cfg: TextConfig, p: TextParams, ids: Tensor): Tensor {
-  const [b, l] = ids.shape;
-  const keep = ids.ref.notEqual(PAD_ID).astype(np.float32);
-  const bias = paddingBias(keep.ref);
-  let h = np.take(p.tok, ids, 0).add(p.pos.reshape([1, l, cfg.dim]));
-  for (const layer of p.blocks) h = block(h, layer, cfg.heads, bias.ref);
-  bias.dispose();
-  const summed = norm(h, p.ln)
-    .mul(keep.ref.reshape([b, l, 1]))
-    .sum(1);
-  return summed.div(keep.sum(1).reshape([b, 1]));
+/** int64 ids [B, maxTokens] -> pooled features [B, dim]. */
+export function encodeText(g: Graph, prefix: string, cfg: TextConfig, ids: Tensor): Tensor {
+  const keep = g.where(g.compare('Equal', ids, g.constant(BigInt64Array.of(BigInt(PAD_ID)), [])), 0, 1);
+  const bias = paddingBias(keep);
+  const tok = table(g, `${prefix}.tok`, cfg.vocabSize, cfg.dim, EMBEDDING);
+  let h = g.gather(tok, ids).add(table(g, `${prefix}.pos`, cfg.maxTokens, cfg.dim, EMBEDDING));
+  for (let i = 0; i < cfg.depth; i++) {
+    h = transformerBlock(g, `${prefix}.blocks.${i}`, h, { heads: cfg.heads, mlpRatio: cfg.mlpRatio, bias });
+  }
+  const summed = layerNorm(g, `${prefix}.ln`, h)
+    .mul(keep.unsqueeze([2]))
+    .sum([1]);
+  return summed.div(keep.sum([1], true));
 }
 
 /** The world's word tokenizer at the encoder's length (the exported tokenizer.json reproduces it). */

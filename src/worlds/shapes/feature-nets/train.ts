@@ -5,27 +5,19 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  blockUntilReady,
-  countParams,
-  fromHost,
-  initEngine,
-  loadSafetensors,
-  np,
-  type ParamTree,
-  type Tensor,
-  toHost,
-  tree,
-} from '../../../engine/index.js';
+import type { Graph, Tensor } from '../../../graph/graph.js';
+import { checkWeights, countWeights, type HostTensor, initWeights } from '../../../graph/params.js';
+import { loadSafetensors } from '../../../graph/safetensors.js';
+import { type Feed, floatFeed, GradientSession, int64Feed } from '../../../graph/session.js';
+import { freshState, runTraining, type TrainerConfig } from '../../../graph/trainer.js';
 import { Rng } from '../../../util/random.js';
 import { batchRng, classifierBatch, clipBatch, contrastiveScenes, IMAGE_SIZE } from './batches.js';
-import { classifierLoss, initClassifier } from './classifier.js';
-import { clipLoss, initClip } from './clip.js';
+import { classifierLoss } from './classifier.js';
+import { clipLoss } from './clip.js';
 import { type CnnConfig, mapSize } from './cnn.js';
-import { FEATURE_NETS, type FitConfig } from './config.js';
+import { FEATURE_NETS } from './config.js';
 import { evaluateClassifier, evaluateClip, METRIC_NOTES } from './evaluate.js';
 import { exportClassifier, exportClip } from './export.js';
-import { type FitResult, fit } from './fit.js';
 import { AUX_CLASSES, KINDS } from './labels.js';
 import { textTokenizer } from './text-encoder.js';
 
@@ -50,7 +42,7 @@ export interface FeatureNetReport {
   readonly params: number;
   readonly steps: number;
   readonly minutes: number;
-  /** Mean training loss over the last logged steps. */
+  /** Training loss of the last step. */
   readonly loss: number;
   readonly metrics: Record<string, number>;
 }
@@ -59,14 +51,15 @@ const cnnSummary = (cfg: CnnConfig) =>
   `CNN on ${cfg.imageSize}x${cfg.imageSize} RGB: 3x3 convolutions of ${cfg.channels.join('-')} channels, ` +
   `ReLU, 2x2 max pooling between them (to a ${mapSize(cfg)}x${mapSize(cfg)} map)`;
 
-const pixelsTensor = (pixels: Float32Array) => np.array(pixels).reshape([-1, 3, IMAGE_SIZE, IMAGE_SIZE]);
+const pixelsFeed = (pixels: Float32Array, batch: number) =>
+  floatFeed(pixels, [batch, 3, IMAGE_SIZE, IMAGE_SIZE]);
 
 /** TRAINING.md: the command, the run and the held-out numbers. */
 function trainingMarkdown(
   kind: FeatureNetKind,
   opts: FeatureNetTrainOptions,
   architecture: string,
-  fitCfg: FitConfig,
+  fitCfg: TrainerConfig,
   report: FeatureNetReport,
 ): string {
   const steps = opts.steps === undefined ? '' : ` --steps ${opts.steps}`;
@@ -83,7 +76,7 @@ function trainingMarkdown(
     '',
     `- architecture: ${architecture}`,
     `- parameters: ${report.params.toLocaleString('en-US')}`,
-    `- seed ${opts.seed}; ${report.steps} steps of batch ${fitCfg.batchSize} in ${report.minutes.toFixed(1)} min on the CPU (WebAssembly) engine; final training loss ${report.loss.toFixed(4)}`,
+    `- seed ${opts.seed}; ${report.steps} steps of batch ${fitCfg.batchSize} in ${report.minutes.toFixed(1)} min on ONNX Runtime (CPU); final training loss ${report.loss.toFixed(4)}`,
     `- hyper-parameters: \`FEATURE_NETS.${kind}\` in src/worlds/shapes/feature-nets/config.ts`,
     `- trained ${new Date().toISOString().slice(0, 10)}`,
     '',
@@ -101,48 +94,61 @@ function trainingMarkdown(
   ].join('\n');
 }
 
-/** Trains, then frees the engine arrays, returning host weights. */
-async function trainWeights<P extends ParamTree>(
+/** Trains the network's training graph from `params` (updated in place) with the shared loop. */
+async function trainWeights(
   opts: FeatureNetTrainOptions,
-  fitCfg: FitConfig,
-  params: P,
-  loss: (p: P, inputs: Tensor[]) => Tensor,
-  batch: (step: number) => Tensor[],
+  fitCfg: TrainerConfig,
+  net: { g: Graph; loss: Tensor },
+  params: Map<string, HostTensor>,
+  batch: (step: number) => Record<string, Feed>,
 ) {
   const log = opts.log ?? ((line: string) => console.log(line));
-  const count = countParams(params);
+  const count = countWeights(params);
   log(`${count.toLocaleString('en-US')} parameters`);
-  const fitted: FitResult<P> = await fit({
-    cfg: fitCfg,
-    params,
-    loss,
-    batch,
-    minutes: opts.minutes,
-    steps: opts.steps,
-    log,
-  });
-  const weights = toHost(await blockUntilReady(fitted.params));
-  tree.dispose(fitted.params);
-  return { weights, count, steps: fitted.steps, minutes: fitted.seconds / 60, loss: fitted.loss, log };
+  const started = Date.now();
+  const session = await GradientSession.create(net.g, net.loss);
+  try {
+    const state = freshState(fitCfg, params, opts.steps ?? null);
+    // No checkpoints: export.ts writes the folder when the run ends.
+    const run = await runTraining({
+      config: fitCfg,
+      session,
+      state,
+      batch,
+      minutes: opts.minutes,
+      save: () => {},
+      log,
+    });
+    return {
+      weights: params,
+      count,
+      steps: run.steps,
+      minutes: (Date.now() - started) / 60_000,
+      loss: run.loss,
+      log,
+    };
+  } finally {
+    await session.release();
+  }
 }
 
 /** The world classifier (classifier.ts) into opts.out, for loadImageFeatureNet. */
 export async function trainClassifier(opts: FeatureNetTrainOptions): Promise<FeatureNetReport> {
-  await initEngine();
   const { fit: fitCfg, ...cfg } = FEATURE_NETS.classifier;
   const b = fitCfg.batchSize;
+  const net = classifierLoss(cfg, b);
   const trained = await trainWeights(
     opts,
     fitCfg,
-    initClassifier(cfg, new Rng(opts.seed)),
-    (p, [x, kinds, aux]) => classifierLoss(cfg, p, x, kinds, aux),
+    net,
+    initWeights(net.g.paramSpecs(), new Rng(opts.seed)),
     (step) => {
       const batch = classifierBatch(batchRng(opts.seed, step), b);
-      return [
-        pixelsTensor(batch.pixels),
-        np.array(batch.kinds).reshape([b, KINDS.length]),
-        np.array(batch.aux).reshape([b, AUX_CLASSES]),
-      ];
+      return {
+        image: pixelsFeed(batch.pixels, b),
+        kinds: floatFeed(batch.kinds, [b, KINDS.length]),
+        aux: floatFeed(batch.aux, [b, AUX_CLASSES]),
+      };
     },
   );
   exportClassifier(opts.out, cfg, trained.weights, { seed: opts.seed, steps: trained.steps });
@@ -167,35 +173,29 @@ export async function trainClassifier(opts: FeatureNetTrainOptions): Promise<Fea
 
 /** The CLIP-like pair (clip.ts) into opts.out, for loadClipNet. */
 export async function trainClip(opts: FeatureNetTrainOptions): Promise<FeatureNetReport> {
-  await initEngine();
   const { fit: fitCfg, siblingShare, text, ...rest } = FEATURE_NETS.clip;
   const tokenizer = textTokenizer(text.maxTokens);
   const cfg = { ...rest, text: { ...text, vocabSize: tokenizer.vocab.length } };
   const b = fitCfg.batchSize;
-  const params = initClip(cfg, new Rng(opts.seed));
+  const net = clipLoss(cfg, b);
+  const params = initWeights(net.g.paramSpecs(), new Rng(opts.seed));
   if (opts.imageInit !== undefined) {
-    const { tensors } = loadSafetensors(join(opts.imageInit, 'model.safetensors'));
-    const trunk = new Map(
-      [...tensors].filter(([k]) => k.startsWith('cnn.')).map(([k, v]) => [k.slice(4), v]),
-    );
-    const cnn = fromHost(params.image.cnn, trunk);
-    tree.dispose(params.image.cnn);
-    params.image.cnn = cnn;
+    const path = join(opts.imageInit, 'model.safetensors');
+    const { tensors } = loadSafetensors(path);
+    // The classifier's `cnn.*` is the image tower's `image.cnn.*`.
+    const classifier = new Map([...tensors].map(([k, v]) => [`image.${k}`, v]));
+    const trunk = net.g.paramSpecs().filter((s) => s.name.startsWith('image.cnn.'));
+    checkWeights(trunk, classifier, path);
+    for (const s of trunk) params.set(s.name, classifier.get(s.name)!);
   }
-  const trained = await trainWeights(
-    opts,
-    fitCfg,
-    params,
-    (p, [x, ids]) => clipLoss(cfg, p, x, ids),
-    (step) => {
-      const rng = batchRng(opts.seed, step);
-      const batch = clipBatch(rng, contrastiveScenes(rng, b, siblingShare), tokenizer);
-      return [
-        pixelsTensor(batch.pixels),
-        np.array(batch.ids, { dtype: np.int32 }).reshape([b, text.maxTokens]),
-      ];
-    },
-  );
+  const trained = await trainWeights(opts, fitCfg, net, params, (step) => {
+    const rng = batchRng(opts.seed, step);
+    const batch = clipBatch(rng, contrastiveScenes(rng, b, siblingShare), tokenizer);
+    return {
+      pixel_values: pixelsFeed(batch.pixels, b),
+      input_ids: int64Feed(batch.ids, [b, text.maxTokens]),
+    };
+  });
   exportClip(opts.out, cfg, trained.weights, tokenizer.vocab, { seed: opts.seed, steps: trained.steps });
   trained.log(`exported to ${opts.out}; evaluating on held-out pairs`);
   const scale = Math.min(Math.exp(trained.weights.get('logitScale')!.data[0]), cfg.maxLogitScale);

@@ -3,12 +3,9 @@
  * naming each tensor's dtype, shape and byte range, then the raw little-endian data.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { HostTensor } from './params.js';
+import type { HostTensor, Weights } from './params.js';
 
-export function encodeSafetensors(
-  tensors: Map<string, HostTensor>,
-  metadata: Record<string, string> = {},
-): Uint8Array {
+export function encodeSafetensors(tensors: Weights, metadata: Record<string, string> = {}): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, t] of tensors) {
@@ -61,11 +58,7 @@ export function decodeSafetensors(bytes: Uint8Array): {
   return { tensors, metadata };
 }
 
-export function saveSafetensors(
-  path: string,
-  tensors: Map<string, HostTensor>,
-  metadata?: Record<string, string>,
-): void {
+export function saveSafetensors(path: string, tensors: Weights, metadata?: Record<string, string>): void {
   writeFileSync(path, encodeSafetensors(tensors, metadata));
 }
 

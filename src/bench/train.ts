@@ -1,0 +1,111 @@
+/**
+ * `adadiff bench train`: what one training step of the shipped shapes model costs next to its
+ * forward pass, both on ONNX Runtime in the same process, on the same batch. The step is the
+ * trainer's own (trainStep: gradient session, clipping, AdamW, EMA), the forward the exported text
+ * encoder and UNet as the pipeline runs them.
+ */
+import { join } from 'node:path';
+import { z } from 'zod';
+import { buildOnnx } from '../graph/build.js';
+import type { HostTensor } from '../graph/params.js';
+import { loadSafetensors } from '../graph/safetensors.js';
+import { GradientSession, openSession, type SessionOptions } from '../graph/session.js';
+import { freshState, trainStep } from '../graph/trainer.js';
+import { readJson } from '../models/json-file.js';
+import { MODEL_CONFIG, textEncoderGraph, trainingGraph, unetGraph } from '../worlds/shapes/model.js';
+import {
+  batchFeeds,
+  makeBatch,
+  makeTokenizer,
+  TRAIN_CONFIG,
+  type WorldSource,
+} from '../worlds/shapes/train.js';
+
+export interface TrainBenchReport {
+  readonly batch: number;
+  readonly steps: number;
+  /** Median ms of one training step. */
+  readonly trainMs: number;
+  /** Median ms of the forward pass (text encoder + UNet) on the same batch. */
+  readonly forwardMs: number;
+  readonly ratio: number;
+  readonly imagesPerSecond: number;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+async function timeOnce(f: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await f();
+  return performance.now() - t0;
+}
+
+/** The model folder's weights under the trainer's names (text.*, unet.*). */
+function folderWeights(dir: string): Map<string, HostTensor> {
+  const weights = new Map<string, HostTensor>();
+  for (const [part, prefix] of [
+    ['text_encoder', 'text'],
+    ['unet', 'unet'],
+  ]) {
+    for (const [k, v] of loadSafetensors(join(dir, part, 'model.safetensors')).tensors)
+      weights.set(`${prefix}.${k}`, v);
+  }
+  return weights;
+}
+
+export async function benchTrain<S>(
+  world: WorldSource<S>,
+  modelDir: string,
+  opts: { steps: number } & SessionOptions,
+): Promise<TrainBenchReport> {
+  const { model: cfg } = await readJson(join(modelDir, 'config.json'), z.object({ model: MODEL_CONFIG }));
+  const params = folderWeights(modelDir);
+  const b = TRAIN_CONFIG.batchSize;
+  const feeds = batchFeeds(cfg, makeBatch(world, makeTokenizer(world), 0, 0, cfg.imageSize));
+  const sessionOpts: SessionOptions = { threads: opts.threads, provider: opts.provider };
+
+  const text = textEncoderGraph(cfg);
+  const unet = unetGraph(cfg);
+  const textSession = await openSession(
+    buildOnnx(text.graph, { outputs: { last_hidden_state: text.output }, weights: params }),
+    sessionOpts,
+  );
+  const unetSession = await openSession(
+    buildOnnx(unet.graph, { outputs: { out_sample: unet.output }, weights: params }),
+    sessionOpts,
+  );
+  const forward = async () => {
+    const { last_hidden_state } = await textSession.run({ input_ids: feeds.input_ids });
+    await unetSession.run({
+      sample: feeds.noisy,
+      timestep: feeds.timestep,
+      encoder_hidden_states: last_hidden_state,
+    });
+  };
+
+  const { graph, loss } = trainingGraph(cfg, b);
+  const session = await GradientSession.create(graph, loss, sessionOpts);
+  const state = freshState(TRAIN_CONFIG, params, null);
+  const step = () => trainStep(TRAIN_CONFIG, session, state, feeds);
+  // Interleaved, so both see the same machine: a shared host's speed drifts over seconds.
+  const forwardTimes: number[] = [];
+  const trainTimes: number[] = [];
+  for (let i = -2; i < opts.steps; i++) {
+    const f = await timeOnce(forward);
+    const t = await timeOnce(step);
+    if (i >= 0) {
+      forwardTimes.push(f);
+      trainTimes.push(t);
+    }
+  }
+  const [forwardMs, trainMs] = [median(forwardTimes), median(trainTimes)];
+  await Promise.all([textSession.release(), unetSession.release(), session.release()]);
+  return {
+    batch: b,
+    steps: opts.steps,
+    trainMs,
+    forwardMs,
+    ratio: trainMs / forwardMs,
+    imagesPerSecond: (1000 * b) / trainMs,
+  };
+}
