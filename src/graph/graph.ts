@@ -500,8 +500,12 @@ export class Graph {
         `Conv: input has ${x.shape[1]} channels, the kernel ${fmt(w.shape)} (group ${group}) wants ${w.dim(1) * group}`,
       );
     }
-    const out = (axis: 2 | 3) =>
-      Math.floor((x.dim(axis) + pads[axis - 2] + pads[axis] - w.dim(axis)) / strides[axis - 2]) + 1;
+    const out = (axis: 2 | 3): Dim => {
+      const grow = pads[axis - 2] + pads[axis] - w.dim(axis) + 1;
+      // A 'same' convolution keeps a symbolic side (the pipeline's latents of any size).
+      if (typeof x.shape[axis] === 'string' && grow === 0 && strides[axis - 2] === 1) return x.shape[axis];
+      return Math.floor((x.dim(axis) + grow - 1) / strides[axis - 2]) + 1;
+    };
     const attrs = { kernel_shape: [w.dim(2), w.dim(3)], pads: [...pads], strides: [...strides], group };
     return this.op(
       'Conv',

@@ -9,7 +9,6 @@ export {
   type VaeDecoderModel,
 } from './model-folder.js';
 export {
-  type AttentionWeights,
   type Attrs,
   type AttrValue,
   type ElemType,

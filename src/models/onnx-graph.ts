@@ -1,8 +1,8 @@
 /**
- * A small typed builder for ONNX graphs over `onnx-proto`. Tests use it to make tiny stand-ins for
- * the Stable Diffusion models, and the trainer uses it to export its own small networks. Values are
- * named by string; `node` makes a unique output name per call, so callers only name graph inputs,
- * outputs and initializers.
+ * A small typed builder for raw ONNX graphs over `onnx-proto`, and the protobuf helpers that
+ * src/graph's writer shares. Tests use it for hand-written stand-ins of foreign exports; the
+ * project's own networks are traced by src/graph. Values are named by string; `node` makes a unique
+ * output name per call, so callers only name graph inputs, outputs and initializers.
  */
 import onnx from 'onnx-proto';
 
@@ -91,16 +91,6 @@ export function valueInfo(
   };
 }
 
-export interface AttentionWeights {
-  /** Projections as [in, out] matrices (x @ W), already added as initializers. */
-  q: string;
-  k: string;
-  v: string;
-  o: string;
-  /** Optional bias of the output projection. */
-  oBias?: string;
-}
-
 export class GraphBuilder {
   private readonly inputs: onnx.onnx.IValueInfoProto[] = [];
   private readonly outputs: onnx.onnx.IValueInfoProto[] = [];
@@ -178,89 +168,6 @@ export class GraphBuilder {
       attribute: Object.entries(attrs).map(([k, v]) => attributeProto(k, v)),
     });
     return nOutputs === undefined ? outs[0] : outs;
-  }
-
-  /** x @ W (+ b); W is [in, out]. */
-  linear(x: string, w: string, b?: string): string {
-    const y = this.node('MatMul', [x, w]);
-    return b === undefined ? y : this.node('Add', [y, b]);
-  }
-
-  /**
-   * 3x3 'same' convolution of an NCHW map. The kernel comes in the training engine's im2col layout,
-   * a [9·Cin, Cout] matmul weight with rows ordered (dy, dx, input channel), and is stored as the
-   * ONNX kernel [Cout, Cin, 3, 3] under `name`.
-   */
-  conv3x3(
-    x: string,
-    name: string,
-    kernel: { data: Float32Array; shape: readonly number[] },
-    b?: string,
-  ): string {
-    const [rows, cout] = kernel.shape;
-    const cin = rows / 9;
-    const oihw = new Float32Array(rows * cout);
-    for (let o = 0; o < cout; o++) {
-      for (let c = 0; c < cin; c++) {
-        for (let k = 0; k < 9; k++) oihw[(o * cin + c) * 9 + k] = kernel.data[(k * cin + c) * cout + o];
-      }
-    }
-    const w = this.initializer(name, oihw, [cout, cin, 3, 3]);
-    return this.node('Conv', b === undefined ? [x, w] : [x, w, b], {
-      kernel_shape: [3, 3],
-      pads: [1, 1, 1, 1],
-    });
-  }
-
-  /** LayerNormalization over the last axis (opset >= 17). */
-  layerNorm(x: string, scale: string, bias: string, epsilon = 1e-5): string {
-    return this.node('LayerNormalization', [x, scale, bias], { axis: -1, epsilon: floatAttr(epsilon) });
-  }
-
-  /** Exact GELU, 0.5·x·(1 + erf(x/√2)), as PyTorch's default; opset 17 has no Gelu op. */
-  gelu(x: string): string {
-    const erf = this.node('Erf', [this.node('Mul', [x, this.scalar(Math.SQRT1_2)])]);
-    const onePlus = this.node('Add', [erf, this.scalar(1)]);
-    return this.node('Mul', [this.node('Mul', [x, onePlus]), this.scalar(0.5)]);
-  }
-
-  /** SiLU, x·sigmoid(x): the UNet's activation. */
-  silu(x: string): string {
-    return this.node('Mul', [x, this.node('Sigmoid', [x])]);
-  }
-
-  /**
-   * Multi-head softmax attention. `x` is [B, Lq, Dq], `context` is [B, Lk, Dk] (pass `x` for
-   * self-attention); W.q is [Dq, dim], W.k and W.v are [Dk, dim], W.o is [dim, Dout]. Returns
-   * [B, Lq, Dout]. Batch and sequence lengths stay dynamic. `bias`, broadcast to [B, H, Lq, Lk], is
-   * added to the logits before Softmax (a key padding mask as 0 / -1e9).
-   */
-  attention(
-    x: string,
-    context: string,
-    w: AttentionWeights,
-    heads: number,
-    dim: number,
-    bias?: string,
-  ): string {
-    if (dim % heads !== 0) throw new Error(`attention: dim ${dim} is not divisible by ${heads} heads`);
-    const headDim = dim / heads;
-    // Reshape's 0 copies the input's dim, so [0, 0, H, d] splits heads for any B and L.
-    const split = (t: string) =>
-      this.node('Transpose', [this.node('Reshape', [t, this.ints([0, 0, heads, headDim])])], {
-        perm: [0, 2, 1, 3],
-      });
-    const q = split(this.linear(x, w.q));
-    const k = split(this.linear(context, w.k));
-    const v = split(this.linear(context, w.v));
-    const kT = this.node('Transpose', [k], { perm: [0, 1, 3, 2] });
-    const scores = this.node('Mul', [this.node('MatMul', [q, kT]), this.scalar(1 / Math.sqrt(headDim))]);
-    const probs = this.node('Softmax', [bias === undefined ? scores : this.node('Add', [scores, bias])], {
-      axis: -1,
-    });
-    const merged = this.node('Transpose', [this.node('MatMul', [probs, v])], { perm: [0, 2, 1, 3] });
-    const flat = this.node('Reshape', [merged, this.ints([0, 0, dim])]);
-    return this.linear(flat, w.o, w.oBias);
   }
 
   /** Serialized ModelProto: IR version 8 with the default (ai.onnx) opset domain. */
