@@ -21,11 +21,36 @@ export async function readText(file: string): Promise<string> {
   }
 }
 
+/** A string literal, or one of the bare non-finite numbers Python's json module writes. */
+const NON_FINITE = /"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g;
+const MARK = '@@adadiff-non-finite@@';
+
+/**
+ * JSON as Python's json module writes it: diffusers saves `Infinity`, `-Infinity` and `NaN` as
+ * bare words (DPMSolverMultistepScheduler's lambda_min_clipped is -Infinity), which JSON.parse
+ * refuses; they are read as those numbers. Plain JSON takes the fast path.
+ */
+export function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    if (!/Infinity|NaN/.test(text)) throw e;
+    const marked = text.replace(NON_FINITE, (m) => (m.startsWith('"') ? m : `"${MARK}${m}"`));
+    try {
+      return JSON.parse(marked, (_key, v) =>
+        typeof v === 'string' && v.startsWith(MARK) ? Number(v.slice(MARK.length)) : v,
+      );
+    } catch {
+      throw e;
+    }
+  }
+}
+
 export async function readJson<S extends z.ZodType>(file: string, schema: S): Promise<z.output<S>> {
   const text = await readText(file);
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = parseJson(text);
   } catch (e) {
     throw new ModelFolderError(file, `invalid JSON: ${(e as Error).message}`, { cause: e });
   }

@@ -86,7 +86,10 @@ const dpmConfigSchema = z
       .enum(['zero', 'sigma_min'])
       .nullish()
       .transform((v) => v ?? 'zero'),
-    lambda_min_clipped: z.number().default(Number.NEGATIVE_INFINITY),
+    // diffusers' default, written to its configs as -Infinity (zod's number refuses infinities).
+    lambda_min_clipped: z
+      .union([z.number(), z.literal(Number.NEGATIVE_INFINITY)])
+      .default(Number.NEGATIVE_INFINITY),
     use_karras_sigmas: z
       .boolean()
       .nullish()
