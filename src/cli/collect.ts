@@ -62,7 +62,7 @@ export function registerCollect(program: Command) {
       try {
         store.bindSettings({
           model: resolve(flags.model),
-          modelWeights: await modelFingerprint(flags.model),
+          modelWeights: (await modelFingerprint(flags.model, store.hashCache())).fingerprint,
           scorer: scorer.name,
           steps: flags.steps,
           scheduler: flags.scheduler,

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import type { HashCache } from '../models/fingerprint.js';
 
 /** One collected image: a prompt generated at one step count from its seed, and its quality. */
 export interface CollectedRecord {
@@ -43,7 +44,31 @@ export class CollectStore {
         seconds REAL NOT NULL,
         PRIMARY KEY (prompt_id, steps)
       );
+      CREATE TABLE IF NOT EXISTS file_hashes (
+        path TEXT PRIMARY KEY,
+        size INTEGER NOT NULL,
+        mtime_ms REAL NOT NULL,
+        ctime_ms REAL NOT NULL,
+        sha256 TEXT NOT NULL
+      );
     `);
+  }
+
+  /** The model files' hashes kept beside the records, so a resumed run reads weights only if they changed. */
+  hashCache(): HashCache {
+    const get = this.db.prepare('SELECT size, mtime_ms, ctime_ms, sha256 FROM file_hashes WHERE path = ?');
+    const put = this.db.prepare('INSERT OR REPLACE INTO file_hashes VALUES (?, ?, ?, ?, ?)');
+    return {
+      get: (path) => {
+        const r = get.get(path) as
+          | { size: number; mtime_ms: number; ctime_ms: number; sha256: string }
+          | undefined;
+        return r && { size: r.size, mtimeMs: r.mtime_ms, ctimeMs: r.ctime_ms, sha256: r.sha256 };
+      },
+      set: (path, e) => {
+        put.run(path, e.size, e.mtimeMs, e.ctimeMs, e.sha256);
+      },
+    };
   }
 
   /**
