@@ -2,10 +2,10 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { measureOverhead } from '../bench/overhead.js';
 import { benchTrain } from '../bench/train.js';
-import { DEFAULT_MODEL_DIR } from '../paths.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
 import * as shapes from '../worlds/shapes/index.js';
 import { intFlag, parseFlags } from './errors.js';
+import { modelOption } from './options.js';
 
 const BenchFlags = z.object({ model: z.string().min(1), steps: intFlag(1, 1000), repeats: intFlag(1, 1000) });
 const TrainBenchFlags = z.object({
@@ -20,7 +20,7 @@ export function registerBench(program: Command) {
     .command('bench')
     .enablePositionalOptions()
     .description("measure the pipeline's overhead over its raw ONNX Runtime calls")
-    .option('--model <dir>', 'model folder (default: the embedded shapes model)', DEFAULT_MODEL_DIR)
+    .addOption(modelOption())
     .option('--steps <n>', 'denoising steps per image', '50')
     .option('--repeats <n>', 'timed repetitions (median reported)', '5')
     .action(async (raw) => {
@@ -39,7 +39,7 @@ export function registerBench(program: Command) {
     .description(
       'time training steps of the embedded shapes model against its forward pass on the same batch',
     )
-    .option('--model <dir>', 'shapes model folder whose weights start the steps', DEFAULT_MODEL_DIR)
+    .addOption(modelOption('shapes model folder whose weights start the steps'))
     .option('--steps <n>', 'timed steps (median reported)', '12')
     .option('--threads <n>', 'ONNX Runtime threads (default: one per core)')
     .option('--provider <name>', 'execution provider: cpu, cuda or webgpu', 'cpu')

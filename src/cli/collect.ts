@@ -4,12 +4,12 @@ import { z } from 'zod';
 import { collect } from '../collect/collect.js';
 import { CollectStore } from '../collect/store.js';
 import { modelFingerprint } from '../models/fingerprint.js';
-import { DEFAULT_MODEL_DIR } from '../paths.js';
 import { DEFAULT_GUIDANCE_SCALE, Text2ImagePipeline } from '../pipelines/text2img.js';
 import { PAPER_DEFAULTS } from '../policy/config.js';
 import { readPromptFile } from '../prompts/prompt-file.js';
 import { loadScorer } from '../quality/index.js';
 import { intFlag, numberFlag, parseFlags } from './errors.js';
+import { modelOption } from './options.js';
 import { Progress } from './progress.js';
 
 /** "10,20,30" -> [10, 20, 30], strictly increasing positive integers. */
@@ -46,7 +46,7 @@ export function registerCollect(program: Command) {
     .option('--column <name>', 'prompt column/field in a .csv/.tsv/.jsonl file')
     .option('--limit <n>', 'use only the first n prompts')
     .requiredOption('--db <file.sqlite>', 'SQLite database to write (and resume from)')
-    .option('--model <dir>', 'model folder (default: the embedded shapes model)', DEFAULT_MODEL_DIR)
+    .addOption(modelOption())
     .option('--scorer <name|dir>', '"world" (the shapes judge) or an ONNX reward-model folder', 'world')
     .option('--steps <list>', 'the step set S', PAPER_DEFAULTS.steps.join(','))
     .option('--scheduler <name>', 'ddim or dpm', 'ddim')

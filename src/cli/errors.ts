@@ -16,13 +16,24 @@ export function parseFlags<T extends z.ZodType>(schema: T, raw: unknown): z.infe
   throw new UsageError(`${flag}: ${issue.message}${shown}`);
 }
 
-/** A number flag given as text. */
-export const numberFlag = z.coerce
-  .number<string>({ error: 'expected a number' })
-  .refine(Number.isFinite, 'expected a number');
+/** Decimal notation only: no empty value (which Number() reads as 0), no hex, no "Infinity". */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const INTEGER = /^[+-]?\d+$/;
+
+/** A flag's text checked against `pattern` before it becomes a number (commander defaults are text too). */
+const numeric = (pattern: RegExp, error: string) =>
+  z
+    .string({ error })
+    .trim()
+    .regex(pattern, error)
+    .transform(Number)
+    .pipe(z.number().refine(Number.isFinite, error));
+
+/** A number flag given as text, in decimal (exponents allowed: `--lr 3e-3`). */
+export const numberFlag = numeric(DECIMAL, 'expected a number');
+
+/** An integer flag given as text: digits only, so "", "0x10", "1e3" and "2.5" are refused. */
 export const intFlag = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce
-    .number<string>({ error: 'expected an integer' })
-    .int('expected an integer')
-    .min(min, `expected at least ${min}`)
-    .max(max, `expected at most ${max}`);
+  numeric(INTEGER, 'expected an integer').pipe(
+    z.number().min(min, `expected at least ${min}`).max(max, `expected at most ${max}`),
+  );

@@ -2,12 +2,12 @@ import { writeFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { DEFAULT_MODEL_DIR } from '../paths.js';
 import { generateAdaptive } from '../pipelines/adaptive.js';
 import { DEFAULT_GUIDANCE_SCALE, Text2ImagePipeline } from '../pipelines/text2img.js';
 import { loadSelector } from '../policy/selector.js';
 import { encodePng, type RgbImage } from '../util/image.js';
 import { intFlag, numberFlag, parseFlags } from './errors.js';
+import { modelOption } from './options.js';
 import { Progress } from './progress.js';
 
 const GenerateFlags = z.object({
@@ -40,7 +40,7 @@ export function registerGenerate(program: Command) {
   program
     .command('generate')
     .description('generate images from text with a diffusion model folder (diffusers/Optimum ONNX layout)')
-    .option('--model <dir>', 'model folder (default: the embedded shapes model)', DEFAULT_MODEL_DIR)
+    .addOption(modelOption())
     .option(
       '--prompt <text>',
       'prompt; repeat for a batch of prompts',

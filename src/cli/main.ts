@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './bench.js';
 import { registerCollect } from './collect.js';
@@ -12,9 +15,16 @@ import { registerWorldCommands } from './world.js';
 import { registerWorldData } from './world-data.js';
 import { registerFeatureNetCommands } from './world-feature-nets.js';
 
+/** The version in the package's own package.json (two levels up from src/cli or dist/cli). */
+function packageVersion(): string {
+  const file = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'package.json');
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version;
+}
+
 export function buildProgram(): Command {
   const program = new Command('adadiff')
     .description('Adaptive step selection for fast text-to-image diffusion (AdaDiff)')
+    .version(packageVersion(), '--version', "print adadiff's version")
     .showHelpAfterError('(run with --help for usage)')
     // A subcommand's flags belong to it (`bench train --steps` is not `bench --steps`).
     .enablePositionalOptions()

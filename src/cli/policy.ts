@@ -5,7 +5,6 @@ import { z } from 'zod';
 import { policyDataset } from '../collect/dataset.js';
 import { compareMethods, comparisonMarkdown } from '../eval/compare.js';
 import { readCollected } from '../eval/report-collected.js';
-import { DEFAULT_MODEL_DIR } from '../paths.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
 import { loadCheckpoint, saveCheckpoint } from '../policy/checkpoint.js';
 import { PAPER_DEFAULTS } from '../policy/config.js';
@@ -17,6 +16,7 @@ import { type TrainOptions, trainPolicy } from '../policy/train.js';
 import { loadScorer } from '../quality/index.js';
 import { stepSetFlag } from './collect.js';
 import { intFlag, numberFlag, parseFlags } from './errors.js';
+import { modelOption } from './options.js';
 
 const RewardFlags = {
   reward: z.enum(['topk', 'threshold', 'steps-only']),
@@ -84,11 +84,7 @@ export function registerPolicy(program: Command) {
     )
     .requiredOption('--db <file.sqlite>', 'collect database')
     .requiredOption('--out <dir>', 'checkpoint folder (written after every epoch)')
-    .option(
-      '--model <dir>',
-      'model whose text encoder gives the features (the one collect used)',
-      DEFAULT_MODEL_DIR,
-    )
+    .addOption(modelOption('model whose text encoder gives the features (the one collect used)'))
     .option('--epochs <n>', 'epochs', String(PAPER_DEFAULTS.epochs))
     .option('--batch <n>', 'mini-batch size', String(PAPER_DEFAULTS.batchSize))
     .option('--lr <rate>', 'Adam learning rate', String(PAPER_DEFAULTS.learningRate))
@@ -191,7 +187,7 @@ export function registerPolicy(program: Command) {
     )
     .requiredOption('--db <file.sqlite>', 'collect database (prompts and seeds as collected)')
     .requiredOption('--policy <dir>', 'trained policy')
-    .option('--model <dir>', 'model folder', DEFAULT_MODEL_DIR)
+    .addOption(modelOption())
     .option('--scorer <name|dir>', '"world" or an ONNX reward-model folder', 'world')
     .option('--random-runs <n>', 'runs of the random policy', '5')
     .option('--batch <n>', 'prompts per batch', '16')

@@ -1,10 +1,10 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { DEFAULT_MODEL_DIR } from '../paths.js';
 import { initialLatents } from '../pipelines/latents.js';
 import { DEFAULT_GUIDANCE_SCALE, selectRows, Text2ImagePipeline } from '../pipelines/text2img.js';
 import { loadSelector } from '../policy/selector.js';
 import { parseFlags } from './errors.js';
+import { modelOption } from './options.js';
 
 const SelectFlags = z.object({
   model: z.string().min(1),
@@ -18,7 +18,7 @@ export function registerSelect(program: Command) {
     .description(
       "print the policy's step count and probabilities for prompts, and its cost next to a UNet step",
     )
-    .option('--model <dir>', 'model folder whose text encoder gives the features', DEFAULT_MODEL_DIR)
+    .addOption(modelOption('model folder whose text encoder gives the features'))
     .option('--policy <dir>', "trained policy (default: the model folder's policy/)")
     .option('--prompt <text>', 'prompt; repeat for several', (v: string, acc: string[]) => [...acc, v], [])
     .action(async (raw) => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -60,6 +60,11 @@ test('bad flags exit 2 with a usage hint naming the flag', () => {
     [['--scheduler', 'euler'], /--scheduler/],
     [['--out', 'x.jpg'], /--out: expected a \.png/],
     [['--no-such-flag'], /unknown option/],
+    // Number() would read these as 0, 16, 1000 and 30: refused instead.
+    [['--guidance', ''], /--guidance: expected a number \(got ""\)/],
+    [['--seed', '0x10'], /--seed: expected an integer \(got "0x10"\)/],
+    [['--seed', '1e3'], /--seed: expected an integer \(got "1e3"\)/],
+    [['--batch', '2.5'], /--batch: expected an integer \(got "2.5"\)/],
   ];
   for (const [flags, message] of cases) {
     const res = runCli(['generate', '--model', model, '--prompt', 'x', ...flags]);
@@ -71,6 +76,16 @@ test('bad flags exit 2 with a usage hint naming the flag', () => {
   assert.equal(noPrompt.code, 2);
   assert.match(noPrompt.stderr, /--prompt: give at least one --prompt/);
   assert.equal(runCli(['no-such-command']).code, 2);
+});
+
+test('--version prints the package version; --help names the default model once', () => {
+  const version = runCli(['--version']);
+  assert.equal(version.code, 0);
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '..', '..', 'package.json'), 'utf8'));
+  assert.equal(version.stdout.trim(), pkg.version);
+  const help = runCli(['generate', '--help']).stdout;
+  assert.match(help, /--model <dir> +model folder \(default: the embedded shapes model\)/);
+  assert.doesNotMatch(help, /models[/\\]shapes/);
 });
 
 test('a bad model folder exits 1 with the reason', async () => {
