@@ -13,7 +13,8 @@ export interface OverheadReport {
   overhead: number;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+/** Median of timings (the upper one of an even count). */
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /**
  * What the pipeline costs on top of its ONNX calls: tokenising, tensor packing, guidance arithmetic,

@@ -20,6 +20,7 @@ import {
   TRAIN_CONFIG,
   type WorldSource,
 } from '../worlds/shapes/train.js';
+import { median } from './overhead.js';
 
 export interface TrainBenchReport {
   readonly batch: number;
@@ -31,8 +32,6 @@ export interface TrainBenchReport {
   readonly ratio: number;
   readonly imagesPerSecond: number;
 }
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function timeOnce(f: () => Promise<unknown>): Promise<number> {
   const t0 = performance.now();

@@ -36,7 +36,8 @@ function elemType(t: Tensor): ElemType {
 
 /** The nodes that `targets` depend on, in recorded (topological) order. */
 function needed(g: Graph, targets: readonly Tensor[]): Node[] {
-  const producers = g.producers();
+  const producers = new Map<Tensor, Node>();
+  for (const n of g.nodes) for (const o of n.outputs) producers.set(o, n);
   const want = new Set<Node>();
   const stack = [...targets];
   while (stack.length > 0) {

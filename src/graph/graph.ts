@@ -86,6 +86,11 @@ export class Tensor {
     return d;
   }
 
+  /** The shape as numbers; throws on a symbolic axis. */
+  staticShape(): number[] {
+    return this.shape.map((_, i) => this.dim(i));
+  }
+
   add(y: Tensor | number): Tensor {
     return this.graph.binary('Add', this, y);
   }
@@ -560,21 +565,6 @@ export class Graph {
     if (x.shape.length === like.rank && x.shape.every((d, i) => d === like.shape[i])) return x;
     broadcastShapes(x.shape, like.shape, 'Expand');
     return this.op('Expand', [x, this.shapeOf(like)], {}, [like.shape], [x.dtype])[0];
-  }
-
-  /** The node that computes `t`, if any (inputs, params and constants have none). */
-  producer(t: Tensor): Node | undefined {
-    return this.producers().get(t);
-  }
-
-  private producerMap?: { count: number; map: Map<Tensor, Node> };
-  producers(): Map<Tensor, Node> {
-    if (this.producerMap?.count !== this.nodes.length) {
-      const map = new Map<Tensor, Node>();
-      for (const n of this.nodes) for (const o of n.outputs) map.set(o, n);
-      this.producerMap = { count: this.nodes.length, map };
-    }
-    return this.producerMap.map;
   }
 
   /** Parameter specs in declaration order. */

@@ -4,11 +4,7 @@
  * so the same session serves the whole training run).
  */
 import * as ort from 'onnxruntime-node';
-import {
-  availableExecutionProviders,
-  describeProviders,
-  type ExecutionProvider,
-} from '../models/onnx-model.js';
+import { createSession, type ExecutionProvider } from '../models/onnx-model.js';
 import { gradients } from './autodiff.js';
 import { buildOnnx } from './build.js';
 import type { Graph, Tensor } from './graph.js';
@@ -22,30 +18,15 @@ export interface SessionOptions {
 
 export type Feed = ort.Tensor;
 
-export async function openSession(
-  bytes: Uint8Array,
-  opts: SessionOptions = {},
-): Promise<ort.InferenceSession> {
-  const provider = opts.provider ?? 'cpu';
-  if (!availableExecutionProviders().some((b) => b.name === provider)) {
-    throw new Error(
-      `execution provider "${provider}" is not in this onnxruntime-node build; available: ${describeProviders()}`,
-    );
-  }
-  try {
-    return await ort.InferenceSession.create(bytes, {
-      executionProviders: [provider],
-      graphOptimizationLevel: 'all',
-      ...(opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {}),
-    });
-  } catch (e) {
-    // Provider failures (missing CUDA libraries, no WebGPU adapter) surface here.
-    throw new Error(
-      `onnxruntime could not open the graph with execution provider "${provider}": ${String(e)} ` +
-        `(execution providers of this onnxruntime-node build: ${describeProviders()})`,
-      { cause: e },
-    );
-  }
+export function openSession(bytes: Uint8Array, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
+  const threads = opts.threads ? { intraOpNumThreads: opts.threads, interOpNumThreads: 1 } : {};
+  return createSession(
+    bytes,
+    opts.provider ?? 'cpu',
+    { graphOptimizationLevel: 'all', ...threads },
+    'open the graph',
+    (reason, cause) => new Error(reason, { cause }),
+  );
 }
 
 export const floatFeed = (data: Float32Array, shape: readonly number[]): Feed =>
@@ -56,6 +37,23 @@ export const int64Feed = (data: ArrayLike<number>, shape: readonly number[]): Fe
     BigInt64Array.from(data as number[], (v) => BigInt(v)),
     shape,
   );
+
+/** A value for every input of `session`: the batch's, else the parameter of that name. */
+export function feedsFor(
+  session: ort.InferenceSession,
+  batch: Readonly<Record<string, Feed>>,
+  params: ReadonlyMap<string, HostTensor> | undefined,
+  what: string,
+): Record<string, Feed> {
+  const feeds: Record<string, Feed> = {};
+  for (const name of session.inputNames) {
+    const p = params?.get(name);
+    if (batch[name]) feeds[name] = batch[name];
+    else if (p) feeds[name] = floatFeed(p.data, p.shape);
+    else throw new Error(`${what}: no value for input "${name}"`);
+  }
+  return feeds;
+}
 
 /** Runs the graph once, parameters as initializers from `weights`; outputs as host arrays. */
 export async function runGraph(
@@ -132,14 +130,7 @@ export class GradientSession {
     extra: Record<string, Float32Array>;
     grads: Map<string, Float32Array>;
   }> {
-    const feeds: Record<string, Feed> = {};
-    for (const name of this.session.inputNames) {
-      const p = params.get(name);
-      if (p) feeds[name] = floatFeed(p.data, p.shape);
-      else if (batch[name]) feeds[name] = batch[name];
-      else throw new Error(`training graph: no value for input "${name}"`);
-    }
-    const out = await this.session.run(feeds);
+    const out = await this.session.run(feedsFor(this.session, batch, params, 'training graph'));
     const grads = new Map(this.paramNames.map((n) => [n, out[GRAD + n].data as Float32Array]));
     const extra = Object.fromEntries(this.extraNames.map((n) => [n, out[n].data as Float32Array]));
     const gradNorm = Math.sqrt((out[GRAD_NORM_SQUARED].data as Float32Array)[0]);

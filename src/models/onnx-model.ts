@@ -53,7 +53,7 @@ export function availableExecutionProviders(): { name: string; bundled: boolean 
   return ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled }));
 }
 
-export function describeProviders(): string {
+function describeProviders(): string {
   return availableExecutionProviders()
     .map((b) => (b.bundled ? b.name : `${b.name} (not bundled: needs onnxruntime-node's install script)`))
     .join(', ');
@@ -76,31 +76,52 @@ function specsOf(
   });
 }
 
+/**
+ * An onnxruntime session on `provider`, the provider checked first. Failures (the provider absent
+ * from this build, missing CUDA libraries, no WebGPU adapter, a corrupt file) come from `fail`,
+ * naming the provider and the ones this build has.
+ */
+export async function createSession(
+  source: string | Uint8Array,
+  provider: ExecutionProvider,
+  options: ort.InferenceSession.SessionOptions,
+  action: string,
+  fail: (reason: string, cause?: unknown) => Error,
+): Promise<ort.InferenceSession> {
+  if (!availableExecutionProviders().some((b) => b.name === provider)) {
+    throw fail(
+      `execution provider "${provider}" is not in this onnxruntime-node build; available: ${describeProviders()}`,
+    );
+  }
+  try {
+    const opts = { ...options, executionProviders: [provider] };
+    // Two calls: create's path and bytes overloads do not take the union.
+    return await (typeof source === 'string'
+      ? ort.InferenceSession.create(source, opts)
+      : ort.InferenceSession.create(source, opts));
+  } catch (e) {
+    throw fail(
+      `onnxruntime could not ${action} with execution provider "${provider}": ${String(e)} ` +
+        `(execution providers of this onnxruntime-node build: ${describeProviders()})`,
+      e,
+    );
+  }
+}
+
 export async function loadOnnxModel(file: string, provider: ExecutionProvider = 'cpu'): Promise<OnnxModel> {
   try {
     await access(file);
   } catch (e) {
     throw new ModelFolderError(file, 'file is missing', { cause: e });
   }
-  if (!availableExecutionProviders().some((b) => b.name === provider)) {
-    throw new ModelFolderError(
-      file,
-      `execution provider "${provider}" is not in this onnxruntime-node build; available: ${describeProviders()}`,
-    );
-  }
-  let session: ort.InferenceSession;
-  try {
-    // A path (not bytes) lets onnxruntime find external weight files next to model.onnx.
-    session = await ort.InferenceSession.create(file, { executionProviders: [provider] });
-  } catch (e) {
-    // Provider failures (missing CUDA libraries, no WebGPU adapter) surface here, as do corrupt files.
-    throw new ModelFolderError(
-      file,
-      `onnxruntime could not load it with execution provider "${provider}": ${String(e)} ` +
-        `(execution providers of this onnxruntime-node build: ${describeProviders()})`,
-      { cause: e },
-    );
-  }
+  // A path (not bytes) lets onnxruntime find external weight files next to model.onnx.
+  const session = await createSession(
+    file,
+    provider,
+    {},
+    'load it',
+    (reason, cause) => new ModelFolderError(file, reason, { cause }),
+  );
   return {
     file,
     session,

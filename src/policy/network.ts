@@ -13,7 +13,7 @@ import { buildOnnx } from '../graph/build.js';
 import { Graph, type ParamSpec, type Tensor } from '../graph/graph.js';
 import { firstRows, layerNorm, linear, mlp, paddingBias, table, transformerBlock } from '../graph/layers.js';
 import { type HostTensor, initWeights } from '../graph/params.js';
-import { floatFeed, openSession } from '../graph/session.js';
+import { feedsFor, floatFeed, openSession } from '../graph/session.js';
 import { Rng } from '../util/random.js';
 import { PAPER_DEFAULTS } from './config.js';
 
@@ -177,17 +177,11 @@ export class PolicyRunner {
   async probabilities(x: FeatureBatch, params?: PolicyParams): Promise<Float32Array> {
     const length = longestPrompt(this.network, x);
     const { features, mask } = packBatch(this.network, x, length);
-    const feeds: Record<string, ort.Tensor> = {
+    const batch = {
       features: floatFeed(features, [x.batch, length, this.network.featureDim]),
       mask: floatFeed(mask, [x.batch, length]),
     };
-    for (const name of this.session.inputNames) {
-      if (feeds[name]) continue;
-      const p = params?.get(name);
-      if (!p) throw new Error(`policy graph: no weights for input "${name}"`);
-      feeds[name] = floatFeed(p.data, p.shape);
-    }
-    const out = await this.session.run(feeds);
+    const out = await this.session.run(feedsFor(this.session, batch, params, 'policy graph'));
     return out.probabilities.data as Float32Array;
   }
 

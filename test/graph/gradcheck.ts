@@ -33,7 +33,7 @@ export async function gradCheck(
   const rng = new Rng(seed);
   const g = new Graph(label);
   const y = build(g);
-  const shape = y.shape.map((_, i) => y.dim(i));
+  const shape = y.staticShape();
   const weight = g.constant(rng.normalArray(sizeOf(shape)), shape);
   const loss = y.mul(weight).sum(
     shape.map((_, i) => i),

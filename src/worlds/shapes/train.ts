@@ -147,15 +147,16 @@ export function batchFeeds(cfg: ModelConfig, batch: Batch): Record<string, Feed>
   };
 }
 
+const readRunConfig = (dir: string) => JSON.parse(readFileSync(join(dir, CONFIG_FILE), 'utf8')) as RunConfig;
+
 /** Loads a checkpoint directory: run config, step, and all tensors (params., ema., adam.m., adam.v.). */
 export function loadCheckpoint(dir: string): {
   run: RunConfig;
   step: number;
   tensors: Map<string, HostTensor>;
 } {
-  const run = JSON.parse(readFileSync(join(dir, CONFIG_FILE), 'utf8')) as RunConfig;
   const { tensors, metadata } = loadSafetensors(join(dir, CHECKPOINT_FILE));
-  return { run, step: Number(metadata.step), tensors };
+  return { run: readRunConfig(dir), step: Number(metadata.step), tensors };
 }
 
 export async function train<S>(
@@ -177,7 +178,8 @@ export async function train<S>(
   };
   let state: TrainerState;
   if (opts.resume && existsSync(file)) {
-    const saved = loadCheckpoint(opts.out).run;
+    // The weights are read once, by loadState; here only the run's settings.
+    const saved = readRunConfig(opts.out);
     if (JSON.stringify(saved.vocab) !== JSON.stringify(tokenizer.vocab))
       throw new Error('resume: the world vocabulary changed');
     run = { ...run, seed: saved.seed, totalSteps: opts.steps ?? saved.totalSteps };
