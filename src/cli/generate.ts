@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { generateAdaptive } from '../pipelines/adaptive.js';
 import { DEFAULT_GUIDANCE_SCALE, Text2ImagePipeline } from '../pipelines/text2img.js';
 import { loadSelector } from '../policy/selector.js';
+import { type ResolvedSchedulerConfig, resolveSchedulerConfig } from '../schedulers/index.js';
 import { encodePng, type RgbImage } from '../util/image.js';
 import { intFlag, numberFlag, parseFlags } from './errors.js';
 import { modelOption } from './options.js';
@@ -34,6 +35,18 @@ export function outputNames(out: string, n: number): string[] {
   if (n === 1) return [out];
   const stem = out.slice(0, -extname(out).length);
   return Array.from({ length: n }, (_, i) => `${stem}-${i + 1}.png`);
+}
+
+const SAMPLER_NAMES = { ddim: 'DDIM', dpm: 'DPM-Solver++' } as const;
+
+/** Which of the model's own scheduler settings the chosen sampler took over, as diffusers' from_config does. */
+export function describeScheduler(r: ResolvedSchedulerConfig): string {
+  const list = (keys: string[]) => (keys.length > 0 ? keys.join(', ') : 'none');
+  const source = r.sourceClass === null ? 'scheduler config (no _class_name)' : `${r.sourceClass} config`;
+  return (
+    `scheduler: ${SAMPLER_NAMES[r.kind]} configured from the model's ${source} ` +
+    `(carried over: ${list(r.carried)}; ignored: ${list(r.ignored)})`
+  );
 }
 
 export function registerGenerate(program: Command) {
@@ -69,6 +82,10 @@ export function registerGenerate(program: Command) {
     .action(async (raw) => {
       const flags = parseFlags(GenerateFlags, raw);
       const pipeline = await Text2ImagePipeline.load(flags.model, { executionProvider: flags.provider });
+      // On stderr, so stdout keeps its one summary line; a config the sampler cannot take fails here.
+      console.error(
+        describeScheduler(resolveSchedulerConfig(flags.scheduler, pipeline.model.schedulerConfig)),
+      );
       const prompts = flags.prompt.flatMap((p) => Array<string>(flags.batch).fill(p));
       const common = {
         prompts,

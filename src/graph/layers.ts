@@ -193,13 +193,13 @@ export function conv3x3(
 }
 
 /**
- * Residual conv block on an NHWC map with a timestep embedding `temb` [B, T] (after SiLU): two
- * norm-SiLU-conv steps, the embedding added between them; a 1x1 `skip` where the width changes.
- * The second conv starts at zero, so the block starts as the identity.
+ * Residual conv block on an NHWC map: two norm-SiLU-conv steps, a timestep embedding `temb`
+ * [B, T] (after SiLU) added between them when given (null in the autoencoder); a 1x1 `skip` where
+ * the width changes. The second conv starts at zero, so the block starts as the identity.
  */
-export function resBlock(g: Graph, prefix: string, x: Tensor, temb: Tensor, out: number): Tensor {
+export function resBlock(g: Graph, prefix: string, x: Tensor, temb: Tensor | null, out: number): Tensor {
   let h = conv3x3(g, `${prefix}.conv1`, silu(layerNorm(g, `${prefix}.ln1`, x)), out);
-  h = h.add(linear(g, `${prefix}.time`, temb, out).unsqueeze([1, 2]));
+  if (temb) h = h.add(linear(g, `${prefix}.time`, temb, out).unsqueeze([1, 2]));
   h = conv3x3(g, `${prefix}.conv2`, silu(layerNorm(g, `${prefix}.ln2`, h)), out, { zeroInit: true });
   return (x.dim(3) === out ? x : linear(g, `${prefix}.skip`, x, out)).add(h);
 }

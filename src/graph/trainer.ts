@@ -3,9 +3,12 @@
  * feature nets): each step draws its batch from the step number (so a resumed run sees exactly the
  * batches an uninterrupted one would), runs the gradient session, clips, applies AdamW and the EMA,
  * logs, and checkpoints every few minutes. Without a fixed step count, the total is planned from
- * the first steps' speed so the cosine schedule ends with the budget.
+ * the first steps' speed so the cosine schedule ends with the budget. `trainInDirectory` runs it in
+ * a checkpoint directory (weights and run record), fresh or resumed.
  */
-import { renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ExecutionProvider } from '../models/onnx-model.js';
 import {
   type AdamConfig,
   type AdamState,
@@ -129,6 +132,13 @@ export interface TrainLoop {
   readonly minutes: number;
   readonly save: (state: TrainerState) => void;
   readonly log: (line: string) => void;
+  /** Measured every so many steps (a training curve), after that step's checkpoint, and at the end. */
+  readonly evaluate?: Evaluation;
+}
+
+export interface Evaluation {
+  readonly everySteps: number;
+  readonly run: (state: TrainerState) => Promise<void>;
 }
 
 /** Runs until the planned or fixed step count, or the budget; returns the last step's loss. */
@@ -167,15 +177,119 @@ export async function runTraining(loop: TrainLoop): Promise<{ steps: number; los
       );
       window = { start: Date.now(), loss: 0, steps: 0 };
     }
-    if (Date.now() - lastCheckpoint > cfg.checkpointMinutes * 60_000) {
+    const evaluate = loop.evaluate && state.step % loop.evaluate.everySteps === 0;
+    if (evaluate || Date.now() - lastCheckpoint > cfg.checkpointMinutes * 60_000) {
       loop.save(state);
       lastCheckpoint = Date.now();
       log(`checkpoint at step ${state.step}`);
     }
+    if (evaluate) {
+      const t1 = Date.now();
+      await loop.evaluate?.run(state);
+      log(`evaluated at step ${state.step} in ${((Date.now() - t1) / 1000).toFixed(0)} s`);
+      window = { start: Date.now(), loss: 0, steps: 0 };
+    }
   }
   loop.save(state);
+  // The run's last weights get their point too, unless the loop just measured them.
+  if (loop.evaluate && state.step % loop.evaluate.everySteps !== 0) await loop.evaluate.run(state);
   log(
     `done: ${state.step} steps, last loss ${loss.toFixed(4)}, ${((Date.now() - started) / 60_000).toFixed(1)} min`,
   );
   return { steps: state.step, loss };
+}
+
+/** How a checkpointed training command is called (its flags). */
+export interface RunOptions {
+  readonly out: string;
+  readonly seed: number;
+  /** Wall-clock budget; the total step count is planned from the first steps' speed unless `steps` is set. */
+  readonly minutes: number;
+  readonly steps?: number;
+  readonly resume?: boolean;
+  /** ONNX Runtime intra-op threads (default: one per core). */
+  readonly threads?: number;
+  readonly provider?: ExecutionProvider;
+  readonly log?: (line: string) => void;
+}
+
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export const RUN_FILE = 'config.json';
+
+/** What every checkpointed run records beside its weights (plus whatever rebuilds its network). */
+export interface RunRecord {
+  readonly seed: number;
+  readonly totalSteps: number | null;
+}
+
+export interface DirectoryRun<R extends RunRecord> {
+  /** The checkpoint directory: checkpoint.safetensors and config.json (the run record). */
+  readonly out: string;
+  readonly config: TrainerConfig;
+  /** The record of a fresh run; on resume the saved seed and step count win. */
+  readonly run: R;
+  /** Throws when a saved run cannot be continued by this code (its network or data changed). */
+  readonly checkResume?: (saved: R) => void;
+  readonly resume?: boolean;
+  readonly steps?: number;
+  readonly minutes: number;
+  readonly initial: Map<string, HostTensor>;
+  readonly session: GradientSession;
+  readonly batch: (step: number, run: R) => Readonly<Record<string, Feed>>;
+  readonly log: (line: string) => void;
+  readonly evaluate?: Evaluation;
+}
+
+export const readRun = <R extends RunRecord>(dir: string): R =>
+  JSON.parse(readFileSync(join(dir, RUN_FILE), 'utf8')) as R;
+
+/**
+ * A training run in a checkpoint directory: fresh, or resumed exactly where its last checkpoint
+ * left it; every save writes the weights and then the run record.
+ */
+export async function trainInDirectory<R extends RunRecord>(
+  d: DirectoryRun<R>,
+): Promise<{ steps: number; loss: number }> {
+  mkdirSync(d.out, { recursive: true });
+  const file = join(d.out, CHECKPOINT_FILE);
+  let run: R = { ...d.run, totalSteps: d.steps ?? d.run.totalSteps };
+  let state: TrainerState;
+  if (d.resume && existsSync(file)) {
+    const saved = readRun<R>(d.out);
+    d.checkResume?.(saved);
+    run = { ...run, seed: saved.seed, totalSteps: d.steps ?? saved.totalSteps };
+    state = loadState(file, d.initial, d.config.emaDecay !== null);
+    state.totalSteps = run.totalSteps;
+    d.log(`resumed ${d.out} at step ${state.step}`);
+  } else {
+    state = freshState(d.config, d.initial, run.totalSteps);
+  }
+  const save = (s: TrainerState) => {
+    saveState(file, s);
+    run = { ...run, totalSteps: s.totalSteps };
+    writeFileSync(join(d.out, RUN_FILE), `${JSON.stringify(run, null, 2)}\n`);
+  };
+  return runTraining({
+    config: d.config,
+    session: d.session,
+    state,
+    batch: (step) => d.batch(step, run),
+    minutes: d.minutes,
+    save,
+    log: d.log,
+    evaluate: d.evaluate,
+  });
+}
+
+/** A checkpoint directory as saved: its run record, step and every tensor (params., ema., adam.*). */
+export function loadCheckpointDir<R extends RunRecord>(
+  dir: string,
+): { run: R; step: number; tensors: Map<string, HostTensor> } {
+  const { tensors, metadata } = loadSafetensors(join(dir, CHECKPOINT_FILE));
+  return { run: readRun<R>(dir), step: Number(metadata.step), tensors };
+}
+
+/** The EMA weights of a checkpoint's tensors, by parameter name: what gets exported. */
+export function emaWeights(tensors: ReadonlyMap<string, HostTensor>): Map<string, HostTensor> {
+  return new Map([...tensors].filter(([k]) => k.startsWith('ema.')).map(([k, v]) => [k.slice(4), v]));
 }

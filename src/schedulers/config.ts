@@ -1,10 +1,13 @@
 /**
  * Scheduler configuration as diffusers writes it in `scheduler_config.json`: snake_case keys, every key
- * optional with diffusers' per-class default, unknown keys (`_class_name`, `skip_prk_steps`, ...) ignored.
- * Options that would change the math in ways this module does not implement are rejected by name rather
- * than silently ignored, so a config never produces a different sampler than diffusers would build.
+ * optional with diffusers' per-class default. A model folder may ship any diffusers scheduler's config (SD
+ * exports ship PNDMScheduler's); like diffusers' `from_config`, the target scheduler keeps the keys its
+ * `__init__` takes and ignores the rest. Options that would change the math in ways this module does not
+ * implement are rejected by name when their value asks for it, so a config never produces a different
+ * sampler than diffusers would build.
  */
 import { z } from 'zod';
+import type { SchedulerKind } from './scheduler.js';
 
 /** Thrown for a config that is malformed or asks for something not implemented. */
 export class SchedulerConfigError extends Error {
@@ -16,13 +19,13 @@ const mustBeFalse = (why: string) =>
   z
     .boolean()
     .nullish()
-    .refine((v) => !v, { error: `true is not supported (${why})` });
+    .refine((v) => !v, { error: `not supported (${why})` });
 
 const betaSchedule = z.enum(['linear', 'scaled_linear', 'squaredcos_cap_v2']);
 const predictionType = z.enum(['epsilon', 'v_prediction', 'sample']);
 const timestepSpacing = z.enum(['leading', 'trailing', 'linspace']);
 
-/** Keys shared by every scheduler: the training noise schedule and the model's parameterisation. */
+/** Keys both schedulers take: the training noise schedule, the model's parameterisation, thresholding. */
 const noiseScheduleShape = {
   num_train_timesteps: z.int().positive().default(1000),
   beta_start: z.number().default(0.0001),
@@ -35,6 +38,9 @@ const noiseScheduleShape = {
   prediction_type: predictionType.default('epsilon'),
   steps_offset: z.int().nonnegative().default(0),
   thresholding: mustBeFalse('dynamic thresholding is not implemented'),
+  // Read by diffusers only when thresholding is on, so any number is accepted.
+  dynamic_thresholding_ratio: z.number().default(0.995),
+  sample_max_value: z.number().default(1),
   rescale_betas_zero_snr: mustBeFalse('zero-terminal-SNR rescaling is not implemented'),
 };
 
@@ -98,7 +104,19 @@ const dpmConfigSchema = z
     use_exponential_sigmas: mustBeFalse('exponential sigmas are not implemented'),
     use_beta_sigmas: mustBeFalse('beta sigmas are not implemented'),
     use_flow_sigmas: mustBeFalse('flow-matching sigmas are not implemented'),
-    variance_type: z.null({ error: 'learned variance outputs are not supported' }).optional(),
+    // Read by diffusers only with use_flow_sigmas, or with a `mu` passed to set_timesteps (never done here).
+    flow_shift: z.number().default(1),
+    use_dynamic_shifting: z.boolean().default(false),
+    time_shift_type: z.string().default('exponential'),
+    // diffusers acts only on 'learned'/'learned_range' (it drops the variance channels); a DDPM config's
+    // 'fixed_small' and the like change nothing.
+    variance_type: z
+      .string()
+      .nullish()
+      .refine((v) => v !== 'learned' && v !== 'learned_range', {
+        error: 'learned variance outputs are not supported',
+      })
+      .transform((v) => v ?? null),
   })
   .superRefine(checkTrainedBetas);
 
@@ -114,20 +132,96 @@ export type NoiseScheduleConfig = Pick<
   'num_train_timesteps' | 'beta_start' | 'beta_end' | 'beta_schedule' | 'trained_betas'
 >;
 
-function parseWith<S extends z.ZodType>(schema: S, raw: unknown, what: string): z.output<S> {
-  const result = schema.safeParse(raw);
+const targets = {
+  ddim: { schema: ddimConfigSchema, name: 'DDIM' },
+  dpm: { schema: dpmConfigSchema, name: 'DPMSolverMultistep' },
+} as const;
+
+interface ConfigOf {
+  ddim: DDIMConfig;
+  dpm: DPMSolverConfig;
+}
+
+/** A model's scheduler config as one of our schedulers reads it, and what was kept of it. */
+export interface ResolvedSchedulerConfig<K extends SchedulerKind = SchedulerKind> {
+  kind: K;
+  /** The target scheduler's full configuration: the carried values, diffusers' defaults for the rest. */
+  config: ConfigOf[K];
+  /** The config's `_class_name` (the scheduler the model was exported with), or null. */
+  sourceClass: string | null;
+  /** Keys of the config the target scheduler's diffusers `__init__` takes, sorted. */
+  carried: string[];
+  /** The config's other keys, sorted; private `_` keys are not listed. */
+  ignored: string[];
+}
+
+/**
+ * diffusers' `TargetScheduler.from_config(config)` for DDIM or DPM-Solver++: keys the target's `__init__`
+ * takes are carried over, others ignored, missing ones default (`extract_init_dict`). Each schema's keys are
+ * exactly that `__init__`'s parameters.
+ */
+export function resolveSchedulerConfig<K extends SchedulerKind>(
+  kind: K,
+  raw: unknown,
+): ResolvedSchedulerConfig<K> {
+  const { schema, name } = targets[kind];
+  const record = isRecord(raw) ? raw : undefined;
+  const sourceClass = typeof record?._class_name === 'string' ? record._class_name : null;
+  // Keys a diffusers config lists here were not in the file it was loaded from; from_config drops them.
+  const usedDefaults = record?._use_default_values;
+  const defaulted = new Set(Array.isArray(usedDefaults) ? usedDefaults : []);
+  const accepted = new Set(Object.keys(schema.shape));
+  const kept: Record<string, unknown> = {};
+  const ignored: string[] = [];
+  for (const [key, value] of Object.entries(record ?? {})) {
+    if (key.startsWith('_')) continue;
+    if (accepted.has(key) && !defaulted.has(key)) kept[key] = value;
+    else ignored.push(key);
+  }
+  // A non-object is handed on as is, so the schema reports it.
+  const config = parseWith(schema, record ? kept : raw, name, sourceClass) as ConfigOf[K];
+  return { kind, config, sourceClass, carried: Object.keys(kept).sort(), ignored: ignored.sort() };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parseWith<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+  sourceClass: string | null,
+): z.output<S> {
+  const result = schema.safeParse(input);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const key = issue.path.join('.');
-    return key ? `${key}: ${issue.message}` : issue.message;
+    const value = showScalar(valueAt(input, issue.path));
+    return key ? `${key}${value === null ? '' : ` = ${value}`}: ${issue.message}` : issue.message;
   });
-  throw new SchedulerConfigError(`Invalid ${what} scheduler config: ${problems.join('; ')}`);
+  const from = sourceClass === null ? '' : ` (from the model's ${sourceClass} config)`;
+  throw new SchedulerConfigError(`Invalid ${what} scheduler config${from}: ${problems.join('; ')}`);
+}
+
+function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
+  let v = input;
+  for (const key of path)
+    v = isRecord(v) || Array.isArray(v) ? (v as Record<PropertyKey, unknown>)[key] : undefined;
+  return v;
+}
+
+/** A rejected value as it reads in the config file; null for missing values and whole arrays or objects. */
+function showScalar(v: unknown): string | null {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
+  return null;
 }
 
 export function parseDDIMConfig(raw: unknown): DDIMConfig {
-  return parseWith(ddimConfigSchema, raw, 'DDIM');
+  return resolveSchedulerConfig('ddim', raw).config;
 }
 
 export function parseDPMSolverConfig(raw: unknown): DPMSolverConfig {
-  return parseWith(dpmConfigSchema, raw, 'DPMSolverMultistep');
+  return resolveSchedulerConfig('dpm', raw).config;
 }

@@ -13,6 +13,9 @@
  *     latents = scheduler.step(eps, t, latents, { eta: 0 }).prevSample;
  *   }
  *
+ * The config may be any diffusers scheduler's (SD exports ship PNDMScheduler's): as with diffusers'
+ * `DDIMScheduler.from_config`, keys the target does not take are ignored; `resolveSchedulerConfig` says which.
+ *
  * With eta > 0 (DDIM only) also pass `generator: rng` or `varianceNoise`. To check against real diffusers,
  * feed both the same initial latents and a deterministic model and compare `prevSample` step by step.
  */
@@ -23,6 +26,8 @@ export {
   type NoiseScheduleConfig,
   parseDDIMConfig,
   parseDPMSolverConfig,
+  type ResolvedSchedulerConfig,
+  resolveSchedulerConfig,
   type SchedulerConfig,
   SchedulerConfigError,
 } from './config.js';

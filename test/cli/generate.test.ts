@@ -30,6 +30,11 @@ test('generate writes a PNG and reports steps and seconds', async () => {
   assert.equal(meta.height, 64);
   assert.match(res.stdout, /3 steps in \d+\.\d+ s/);
   assert.match(res.stdout, /ms\/step/);
+  // SD 2.1's own PNDM config drives DDIM, and the user is told what was taken over.
+  assert.match(
+    res.stderr,
+    /scheduler: DDIM configured from the model's PNDMScheduler config \(carried over: beta_end, beta_schedule, beta_start, clip_sample, [a-z_, ]+; ignored: skip_prk_steps\)/,
+  );
 });
 
 test('--batch and repeated --prompt write numbered files', () => {

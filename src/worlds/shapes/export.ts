@@ -1,15 +1,25 @@
 /**
  * Exports a trained shapes-model checkpoint in the diffusers / Optimum ONNX layout that the
- * text-to-image pipeline loads: tokenizer, text_encoder, unet, an identity vae_decoder (the model
- * works in pixel space), the DDIM scheduler config, model_index.json, and the EMA weights. The
- * ONNX graphs are model.ts's own definition with the weights as initializers.
+ * text-to-image pipeline loads: tokenizer, text_encoder, unet, vae_encoder and vae_decoder (the
+ * autoencoder whose latents the denoiser learnt, `scaling_factor` in their configs; an identity
+ * vae_decoder for the first, pixel-space model), the DDIM scheduler config, model_index.json, and
+ * the EMA weights. The ONNX graphs are the networks' own definitions with the weights as
+ * initializers.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildOnnx } from '../../graph/build.js';
 import type { HostTensor } from '../../graph/params.js';
 import { saveSafetensors } from '../../graph/safetensors.js';
+import { emaWeights, loadCheckpointDir } from '../../graph/trainer.js';
 import { GraphBuilder } from '../../models/onnx-graph.js';
+import {
+  AUTOENCODER_CONFIG,
+  type AutoencoderConfig,
+  vaeDecoderGraph,
+  vaeEncoderGraph,
+} from './autoencoder.js';
+import { weightsHash } from './latents.js';
 import { type ModelConfig, textEncoderGraph, unetGraph } from './model.js';
 import { SCHEDULE } from './model-schedule.js';
 import { BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID } from './model-tokenizer.js';
@@ -30,7 +40,7 @@ export function unetOnnx(cfg: ModelConfig, weights: Weights): Uint8Array {
   return buildOnnx(graph, { outputs: { out_sample: output }, weights });
 }
 
-/** The model works in pixel space: the "VAE decoder" passes latents through. */
+/** A pixel-space model's "VAE decoder" passes latents through. */
 export function identityVaeOnnx(cfg: ModelConfig): Uint8Array {
   const g = new GraphBuilder('vae_decoder');
   const dims = ['batch', cfg.channels, cfg.imageSize, cfg.imageSize];
@@ -144,10 +154,58 @@ function writeJson(path: string, value: unknown): void {
   writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** Writes the whole model directory from a run config and its (EMA) weights. */
-export function exportModel(run: RunConfig, weights: Weights, out: string): void {
+/** The autoencoder's halves as Optimum exports them, configs as diffusers' AutoencoderKL. */
+function writeAutoencoder(
+  out: string,
+  cfg: AutoencoderConfig,
+  weights: Weights,
+  scalingFactor: number,
+): void {
+  const config = {
+    _class_name: 'AutoencoderKL',
+    in_channels: 3,
+    out_channels: 3,
+    latent_channels: cfg.latentChannels,
+    sample_size: cfg.imageSize,
+    scaling_factor: scalingFactor,
+    block_out_channels: cfg.widths,
+    down_block_layers: cfg.encoderBlocks,
+    up_block_layers: cfg.decoderBlocks,
+  };
+  const enc = vaeEncoderGraph(cfg);
+  const dec = vaeDecoderGraph(cfg);
+  for (const [dir, bytes] of [
+    ['vae_encoder', buildOnnx(enc.graph, { outputs: { latent_sample: enc.output }, weights })],
+    ['vae_decoder', buildOnnx(dec.graph, { outputs: { sample: dec.output }, weights })],
+  ] as const) {
+    mkdirSync(join(out, dir), { recursive: true });
+    writeFileSync(join(out, dir, 'model.onnx'), bytes);
+    writeJson(join(out, dir, 'config.json'), config);
+  }
+}
+
+/** The EMA weights of the autoencoder a latent run names, checked against the hash it recorded. */
+export function runAutoencoder(run: RunConfig): { cfg: AutoencoderConfig; weights: Weights } | null {
+  if (!run.autoencoder) return null;
+  const { dir, weights: hash } = run.autoencoder;
+  const weights = emaWeights(loadCheckpointDir(dir).tensors);
+  const found = weightsHash(weights);
+  if (found !== hash) throw new Error(`${dir}: autoencoder weights ${found}, the run was trained on ${hash}`);
+  return { cfg: AUTOENCODER_CONFIG.parse(run.autoencoder.model), weights };
+}
+
+/**
+ * Writes the whole model directory from a run config and its (EMA) weights; a latent run also
+ * needs its autoencoder's weights (`runAutoencoder`).
+ */
+export function exportModel(
+  run: RunConfig,
+  weights: Weights,
+  out: string,
+  autoencoder: Weights | null = runAutoencoder(run)?.weights ?? null,
+): void {
   const cfg = run.model;
-  for (const dir of ['tokenizer', 'text_encoder', 'unet', 'vae_decoder', 'scheduler'])
+  for (const dir of ['tokenizer', 'text_encoder', 'unet', 'scheduler'])
     mkdirSync(join(out, dir), { recursive: true });
   writeJson(join(out, 'model_index.json'), {
     _class_name: 'StableDiffusionPipeline',
@@ -155,7 +213,9 @@ export function exportModel(run: RunConfig, weights: Weights, out: string): void
     text_encoder: ['adadiff', 'ShapesTextEncoder'],
     tokenizer: ['transformers', 'PreTrainedTokenizerFast'],
     unet: ['adadiff', 'ShapesUNet'],
-    vae: ['diffusers', 'AutoencoderKL'],
+    ...(run.autoencoder
+      ? { vae_encoder: ['adadiff', 'ShapesAutoencoderKL'], vae_decoder: ['adadiff', 'ShapesAutoencoderKL'] }
+      : { vae: ['diffusers', 'AutoencoderKL'] }),
     scheduler: ['diffusers', 'DDIMScheduler'],
     safety_checker: [null, null],
     feature_extractor: [null, null],
@@ -186,16 +246,27 @@ export function exportModel(run: RunConfig, weights: Weights, out: string): void
     mid_transformer_blocks: cfg.midBlocks,
     num_attention_heads: cfg.heads,
   });
-  writeFileSync(join(out, 'vae_decoder', 'model.onnx'), identityVaeOnnx(cfg));
-  writeJson(join(out, 'vae_decoder', 'config.json'), {
-    _class_name: 'AutoencoderKL',
-    in_channels: cfg.channels,
-    out_channels: cfg.channels,
-    latent_channels: cfg.channels,
-    sample_size: cfg.imageSize,
-    scaling_factor: 1.0,
-    block_out_channels: [64],
-  });
+  if (run.autoencoder) {
+    if (!autoencoder) throw new Error('a latent model needs its autoencoder weights to export');
+    writeAutoencoder(
+      out,
+      AUTOENCODER_CONFIG.parse(run.autoencoder.model),
+      autoencoder,
+      run.autoencoder.scalingFactor,
+    );
+  } else {
+    mkdirSync(join(out, 'vae_decoder'), { recursive: true });
+    writeFileSync(join(out, 'vae_decoder', 'model.onnx'), identityVaeOnnx(cfg));
+    writeJson(join(out, 'vae_decoder', 'config.json'), {
+      _class_name: 'AutoencoderKL',
+      in_channels: cfg.channels,
+      out_channels: cfg.channels,
+      latent_channels: cfg.channels,
+      sample_size: cfg.imageSize,
+      scaling_factor: 1.0,
+      block_out_channels: [64],
+    });
+  }
   writeJson(join(out, 'scheduler', 'scheduler_config.json'), schedulerConfig());
   saveSafetensors(join(out, 'text_encoder', 'model.safetensors'), subset(weights, 'text'));
   saveSafetensors(join(out, 'unet', 'model.safetensors'), subset(weights, 'unet'));
@@ -205,9 +276,6 @@ export function exportModel(run: RunConfig, weights: Weights, out: string): void
 /** Exports a training checkpoint's EMA weights; returns the step it was taken at. */
 export function exportCheckpoint(checkpointDir: string, out: string): number {
   const { run, step, tensors } = loadCheckpoint(checkpointDir);
-  const ema: Weights = new Map(
-    [...tensors].filter(([k]) => k.startsWith('ema.')).map(([k, v]) => [k.slice(4), v]),
-  );
-  exportModel(run, ema, out);
+  exportModel(run, emaWeights(tensors), out);
   return step;
 }

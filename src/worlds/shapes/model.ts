@@ -1,16 +1,18 @@
 /**
- * The shapes world's text-to-image model, pixel-space latent diffusion in miniature, written once:
- * the same functions trace the exported ONNX graphs (symbolic batch, trained weights as
- * initializers) and the training graph (static batch, parameters as inputs, autodiff gradients).
+ * The shapes world's text-to-image model, Stable Diffusion in miniature, written once: the same
+ * functions trace the exported ONNX graphs (symbolic batch, trained weights as initializers) and
+ * the training graph (static batch, parameters as inputs, autodiff gradients).
  * - text encoder: a pre-LN transformer over word tokens; its final hidden states [B, 64, D] are
  *   the condition c (like CLIP's last_hidden_state). Self-attention masks padding.
- * - denoiser: a small UNet on the 32x32 RGB image (NHWC inside): residual conv blocks at 32, 16
- *   and 8 px with skip connections, the timestep added in every block, and the text read by
- *   cross-attention at 16 and 8 px (transformer blocks with self-attention at 8 px). As in Stable
- *   Diffusion (CLIP's padded 77 tokens) the cross-attention has no padding mask.
+ * - denoiser: a small UNet over the sample (NHWC inside): the autoencoder's 8x8x4 latents
+ *   (autoencoder.ts), or the 32x32 RGB image of the first, pixel-space model. Residual conv blocks
+ *   at each level with skip connections, the timestep added in every block, transformer blocks
+ *   (self-attention, cross-attention to c, MLP) at the lowest level and cross-attention once more
+ *   on the way up. One level only makes it a transformer over the sample's pixels after one conv
+ *   block. As in Stable Diffusion (CLIP's padded 77 tokens) the cross-attention has no padding mask.
  * The network predicts v = √ᾱ·ε − √(1−ᾱ)·x0; the exported UNet outputs ε = √ᾱ·v + √(1−ᾱ)·x_t on the
  * SD 2.1 schedule (model-schedule.ts): near t = 1000 a direct ε network must reproduce x_t to 1%
- * to place the image, which a small model trained briefly cannot; through v the identity part is
+ * to place the sample, which a small model trained briefly cannot; through v the identity part is
  * exact.
  */
 import { z } from 'zod';
@@ -44,7 +46,7 @@ export const MODEL_CONFIG = z.object({
   textHeads: size,
   imageSize: size,
   channels: size,
-  /** UNet channels at 32, 16 and 8 px (each level halves the side). */
+  /** UNet channels at each level (each level halves the side). */
   widths: z.array(size).min(2).readonly(),
   /** Transformer blocks (self-attention, cross-attention, MLP) at the lowest resolution. */
   midBlocks: size,

@@ -1,33 +1,29 @@
 /**
- * Trains the shapes text-to-image model (model.ts) on scenes rendered on the fly, with the one
- * training loop of src/graph/trainer.ts: every batch comes from its own Rng(seed, step), so a
- * resumed run sees exactly the batches an uninterrupted one would.
+ * Trains the shapes text-to-image model's text encoder and latent denoiser (model.ts) on the
+ * latent cache (latents.ts: scenes rendered and encoded once by the autoencoder), with the one
+ * training loop of src/graph/trainer.ts: every batch comes from its own Rng(seed, step) (which
+ * cached scenes, which phrasing of their prompts, which noise and timesteps), so a resumed run sees
+ * exactly the batches an uninterrupted one would.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { HostTensor } from '../../graph/params.js';
 import { initWeights } from '../../graph/params.js';
-import { loadSafetensors } from '../../graph/safetensors.js';
 import { type Feed, floatFeed, GradientSession, int64Feed } from '../../graph/session.js';
 import {
-  freshState,
-  loadState,
-  runTraining,
-  saveState,
+  type Evaluation,
+  loadCheckpointDir,
+  type RunOptions,
   type TrainerConfig,
-  type TrainerState,
+  trainInDirectory,
 } from '../../graph/trainer.js';
-import type { ExecutionProvider } from '../../models/onnx-model.js';
 import { Rng } from '../../util/random.js';
+import { cacheScene, type LatentCache, type LatentCacheMeta, type LatentSet } from './latents.js';
 import { type ModelConfig, modelSpecs, trainingGraph } from './model.js';
 import { alphasCumprod } from './model-schedule.js';
 import { WordTokenizer } from './model-tokenizer.js';
+import type { Scene } from './scene.js';
 
-/** What the trainer needs from the shapes world (index.ts provides it). */
-export interface WorldSource<Scene> {
-  sampleScene(rng: Rng): Scene;
+/** What the trainer needs from the shapes world's language (index.ts provides it). */
+export interface WorldSource {
   describe(scene: Scene, dialect: 'terse' | 'verbose', rng: Rng): string;
-  render(scene: Scene, size: number, rng?: Rng): Float32Array;
   normalizeWords(prompt: string): string[];
   readonly WORLD_VOCABULARY: readonly string[];
 }
@@ -38,20 +34,21 @@ export const TRAIN_CONFIG = {
     textDim: 128,
     textLayers: 2,
     textHeads: 4,
-    imageSize: 32,
-    channels: 3,
-    widths: [32, 64, 128],
-    midBlocks: 2,
+    /** The latent grid (64 px / 8) and the autoencoder's latent channels. */
+    imageSize: 8,
+    channels: 4,
+    widths: [96, 192],
+    midBlocks: 4,
     heads: 4,
     mlpRatio: 4,
     timeFreqDim: 128,
-    timeDim: 128,
+    timeDim: 256,
   },
-  batchSize: 16,
-  schedule: { lr: 6e-4, minLrFraction: 0.05, warmupSteps: 150 },
+  batchSize: 64,
+  schedule: { lr: 8e-4, minLrFraction: 0.05, warmupSteps: 300 },
   adam: { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.01 },
   gradClip: 1,
-  emaDecay: 0.999,
+  emaDecay: 0.9995,
   /** Share of empty prompts, so the model also learns the unconditional branch of CFG guidance. */
   captionDropout: 0.1,
   logEvery: 25,
@@ -59,17 +56,22 @@ export const TRAIN_CONFIG = {
   planningSteps: 12,
 } as const satisfies TrainerConfig & Record<string, unknown>;
 
-export interface TrainOptions {
-  readonly out: string;
-  readonly seed: number;
-  /** Wall-clock budget; the total step count is planned from the first steps' speed unless `steps` is set. */
-  readonly minutes: number;
-  readonly steps?: number;
-  readonly resume?: boolean;
-  /** ONNX Runtime intra-op threads (default: one per core). */
-  readonly threads?: number;
-  readonly provider?: ExecutionProvider;
-  readonly log?: (line: string) => void;
+/**
+ * The denoiser layouts compared on short runs (models/shapes/TRAINING.md): the UNet of
+ * TRAIN_CONFIG.model (conv levels at 8 and 4 px, transformer blocks at 4 px, cross-attention at
+ * 8 px), and a transformer over the 64 latent tokens (patch size 1) after one conv block, of about
+ * the same size.
+ */
+export const ARCHITECTURES = {
+  unet: {},
+  transformer: { widths: [192], midBlocks: 6 },
+} as const satisfies Record<string, Partial<ModelConfig>>;
+export type Architecture = keyof typeof ARCHITECTURES;
+
+export interface TrainOptions extends RunOptions {
+  readonly architecture?: Architecture;
+  /** A measurement every so many steps (curve.ts's training curve), given the run. */
+  readonly evaluate?: (run: RunConfig) => Evaluation;
 }
 
 /** Saved beside the weights: everything needed to rebuild the model and continue the run. */
@@ -79,13 +81,12 @@ export interface RunConfig {
   readonly seed: number;
   readonly totalSteps: number | null;
   readonly train: typeof TRAIN_CONFIG;
+  /** The autoencoder whose latents the denoiser learns (absent: the first, pixel-space model). */
+  readonly autoencoder?: LatentCacheMeta['autoencoder'] & { readonly scalingFactor: number };
 }
 
-export const CHECKPOINT_FILE = 'checkpoint.safetensors';
-export const CONFIG_FILE = 'config.json';
-
 export function makeTokenizer(
-  world: Pick<WorldSource<unknown>, 'normalizeWords' | 'WORLD_VOCABULARY'>,
+  world: Pick<WorldSource, 'normalizeWords' | 'WORLD_VOCABULARY'>,
 ): WordTokenizer {
   return new WordTokenizer(world.WORLD_VOCABULARY, TRAIN_CONFIG.model.maxTokens, world.normalizeWords);
 }
@@ -98,36 +99,40 @@ export interface Batch {
   readonly ids: Int32Array;
 }
 
-/** One batch from its own seeded stream: scenes, prompts (both dialects), renders, noised
- * images and their v targets. */
-export function makeBatch<S>(
-  world: WorldSource<S>,
+/**
+ * One batch from its own seeded stream: cached scenes, a fresh prompt for each (either dialect,
+ * or empty for caption dropout), their scaled latents noised at random timesteps, and v targets.
+ */
+export function makeBatch(
+  world: WorldSource,
   tokenizer: WordTokenizer,
+  latents: LatentSet,
   seed: number,
   step: number,
-  size: number,
+  batchSize: number = TRAIN_CONFIG.batchSize,
 ): Batch {
-  const { batchSize: b, captionDropout, model } = TRAIN_CONFIG;
+  const { captionDropout, model } = TRAIN_CONFIG;
   const rng = new Rng((Math.imul(seed, 0x9e3779b1) ^ step) >>> 0);
-  const pixels = model.channels * model.imageSize * model.imageSize;
+  const [c, h, w] = latents.shape;
+  const per = c * h * w;
+  const scale = latents.scalingFactor;
   const abar = alphasCumprod();
-  const noisy = new Float32Array(b * pixels);
-  const velocity = new Float32Array(b * pixels);
-  const noise = rng.normalArray(b * pixels);
-  const timesteps = new Int32Array(b);
-  const ids = new Int32Array(b * model.maxTokens);
-  for (let i = 0; i < b; i++) {
-    const scene = world.sampleScene(rng);
-    const prompt = world.describe(scene, rng.uniform() < 0.5 ? 'terse' : 'verbose', rng);
+  const noisy = new Float32Array(batchSize * per);
+  const velocity = new Float32Array(batchSize * per);
+  const noise = rng.normalArray(batchSize * per);
+  const timesteps = new Int32Array(batchSize);
+  const ids = new Int32Array(batchSize * model.maxTokens);
+  for (let i = 0; i < batchSize; i++) {
+    const index = rng.int(latents.count);
+    const prompt = world.describe(cacheScene(index).scene, rng.uniform() < 0.5 ? 'terse' : 'verbose', rng);
     ids.set(tokenizer.encode(rng.uniform() < captionDropout ? '' : prompt), i * model.maxTokens);
-    const image = world.render(scene, size, rng);
     const t = rng.int(abar.length);
     timesteps[i] = t;
     const a = Math.sqrt(abar[t]);
     const s = Math.sqrt(1 - abar[t]);
-    for (let j = 0; j < pixels; j++) {
-      const k = i * pixels + j;
-      const x0 = 2 * image[j] - 1;
+    for (let j = 0; j < per; j++) {
+      const k = i * per + j;
+      const x0 = scale * latents.data[index * per + j];
       noisy[k] = a * x0 + s * noise[k];
       velocity[k] = a * noise[k] - s * x0;
     }
@@ -147,67 +152,57 @@ export function batchFeeds(cfg: ModelConfig, batch: Batch): Record<string, Feed>
   };
 }
 
-const readRunConfig = (dir: string) => JSON.parse(readFileSync(join(dir, CONFIG_FILE), 'utf8')) as RunConfig;
-
 /** Loads a checkpoint directory: run config, step, and all tensors (params., ema., adam.m., adam.v.). */
-export function loadCheckpoint(dir: string): {
-  run: RunConfig;
-  step: number;
-  tensors: Map<string, HostTensor>;
-} {
-  const { tensors, metadata } = loadSafetensors(join(dir, CHECKPOINT_FILE));
-  return { run: readRunConfig(dir), step: Number(metadata.step), tensors };
-}
+export const loadCheckpoint = (dir: string) => loadCheckpointDir<RunConfig>(dir);
 
-export async function train<S>(
-  world: WorldSource<S>,
+export async function train(
+  world: WorldSource,
+  cache: LatentCache,
   opts: TrainOptions,
 ): Promise<{ steps: number; loss: number }> {
-  const log = opts.log ?? ((line: string) => console.log(line));
   const tokenizer = makeTokenizer(world);
-  const cfg: ModelConfig = { ...TRAIN_CONFIG.model, vocabSize: tokenizer.vocab.length };
-  mkdirSync(opts.out, { recursive: true });
-  const file = join(opts.out, CHECKPOINT_FILE);
-  const fresh = initWeights(modelSpecs(cfg), new Rng(opts.seed));
-  let run: RunConfig = {
-    model: cfg,
-    vocab: tokenizer.vocab,
-    seed: opts.seed,
-    totalSteps: opts.steps ?? null,
-    train: TRAIN_CONFIG,
+  const [channels, side] = cache.meta.shape;
+  const cfg: ModelConfig = {
+    ...TRAIN_CONFIG.model,
+    ...ARCHITECTURES[opts.architecture ?? 'unet'],
+    channels,
+    imageSize: side,
+    vocabSize: tokenizer.vocab.length,
   };
-  let state: TrainerState;
-  if (opts.resume && existsSync(file)) {
-    // The weights are read once, by loadState; here only the run's settings.
-    const saved = readRunConfig(opts.out);
-    if (JSON.stringify(saved.vocab) !== JSON.stringify(tokenizer.vocab))
-      throw new Error('resume: the world vocabulary changed');
-    run = { ...run, seed: saved.seed, totalSteps: opts.steps ?? saved.totalSteps };
-    state = loadState(file, fresh, true);
-    state.totalSteps = run.totalSteps;
-    log(`resumed ${opts.out} at step ${state.step}`);
-  } else {
-    state = freshState(TRAIN_CONFIG, fresh, run.totalSteps);
-  }
+  const autoencoder = { ...cache.meta.autoencoder, scalingFactor: cache.meta.scalingFactor };
   const { graph, loss } = trainingGraph(cfg, TRAIN_CONFIG.batchSize);
   const session = await GradientSession.create(graph, loss, {
     threads: opts.threads,
     provider: opts.provider,
   });
-  const save = (s: TrainerState) => {
-    saveState(file, s);
-    run = { ...run, totalSteps: s.totalSteps };
-    writeFileSync(join(opts.out, CONFIG_FILE), `${JSON.stringify(run, null, 2)}\n`);
+  const run: RunConfig = {
+    model: cfg,
+    vocab: tokenizer.vocab,
+    seed: opts.seed,
+    totalSteps: null,
+    train: TRAIN_CONFIG,
+    autoencoder,
   };
   try {
-    return await runTraining({
+    return await trainInDirectory<RunConfig>({
+      ...opts,
       config: TRAIN_CONFIG,
+      run,
+      evaluate: opts.evaluate?.(run),
+      checkResume: (saved) => {
+        if (JSON.stringify(saved.vocab) !== JSON.stringify(tokenizer.vocab))
+          throw new Error('resume: the world vocabulary changed');
+        if (JSON.stringify(saved.model) !== JSON.stringify(cfg))
+          throw new Error(`resume: ${opts.out} holds another network (${JSON.stringify(saved.model)})`);
+        if (saved.autoencoder?.weights !== autoencoder.weights)
+          throw new Error(
+            `resume: the latent cache was encoded by autoencoder weights ${autoencoder.weights}, the run by ${saved.autoencoder?.weights ?? 'none (pixel space)'}`,
+          );
+      },
+      initial: initWeights(modelSpecs(cfg), new Rng(opts.seed)),
       session,
-      state,
-      batch: (step) => batchFeeds(cfg, makeBatch(world, tokenizer, run.seed, step, cfg.imageSize)),
-      minutes: opts.minutes,
-      save,
-      log,
+      batch: (step, run) => batchFeeds(cfg, makeBatch(world, tokenizer, cache, run.seed, step)),
+      log: opts.log ?? ((line: string) => console.log(line)),
     });
   } finally {
     await session.release();

@@ -4,14 +4,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import * as world from '../../../src/worlds/shapes/index.js';
-import { loadCheckpoint, train } from '../../../src/worlds/shapes/train.js';
+import { encodeLatentCache, type LatentCache, loadLatentCache } from '../../../src/worlds/shapes/latents.js';
+import { loadCheckpoint, type TrainOptions, train as trainOn } from '../../../src/worlds/shapes/train.js';
+import { trainAutoencoder } from '../../../src/worlds/shapes/train-autoencoder.js';
 import { runCli } from '../../cli/run-cli.js';
 
 const root = mkdtempSync(join(tmpdir(), 'adadiff-world-train-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 const quiet = () => {};
+const latentDir = join(root, 'latents');
+let cache: LatentCache;
+const train = (w: typeof world, opts: TrainOptions) => trainOn(w, cache, opts);
 
 test('world training is seeded, and a resumed run continues exactly', { timeout: 300_000 }, async () => {
+  // An untrained autoencoder encodes a small cache: the denoiser's training does not care.
+  await trainAutoencoder({ out: join(root, 'ae'), seed: 1, minutes: 10, steps: 0, log: quiet });
+  await encodeLatentCache({ autoencoder: join(root, 'ae'), count: 40, out: latentDir });
+  cache = await loadLatentCache(latentDir);
   const whole = join(root, 'whole');
   const split = join(root, 'split');
   await train(world, { out: whole, seed: 3, minutes: 10, steps: 3, log: quiet });
@@ -32,6 +41,8 @@ test('world training is seeded, and a resumed run continues exactly', { timeout:
   const args = [
     'world',
     'train',
+    '--latents',
+    latentDir,
     '--out',
     join(root, 'cli'),
     '--seed',
