@@ -30,6 +30,8 @@ const LatentTrainFlags = TrainFlags.extend({
   curvePrompts: intFlag(1),
 });
 
+const AutoencoderFlags = TrainFlags.extend({ detailWeight: numberFlag.pipe(z.number().min(0)) });
+
 const EncodeFlags = z.object({
   autoencoder: z.string().min(1),
   count: intFlag(1),
@@ -110,8 +112,9 @@ export function registerWorldCommands(program: Command) {
     });
   runCommand(world, 'train-autoencoder')
     .description('train the shapes autoencoder on reconstruction of scenes rendered on the fly')
+    .option('--detail-weight <w>', "weight of the error's Laplacian in the loss (fine patterns)", '0')
     .action(async (raw) => {
-      await trainAutoencoder(parseFlags(TrainFlags, raw));
+      await trainAutoencoder(parseFlags(AutoencoderFlags, raw));
     });
   world
     .command('export')

@@ -91,15 +91,27 @@ export function vaeDecoderGraph(
   return { graph: g, output: decode(g, cfg, latents) };
 }
 
+/** The 5-point Laplacian: a pixel against its four neighbours, zero on flat colour. */
+const LAPLACIAN = Float32Array.of(0, 1, 0, 1, -4, 1, 0, 1, 0);
+
+/** Charbonnier error (an L1 that is smooth at 0: sharper edges than the MSE), averaged. */
+const charbonnier = (t: Tensor) =>
+  t
+    .square()
+    .add(1e-6)
+    .sqrt()
+    .mean(t.shape.map((_, i) => i));
+
 /**
  * The training graph at a static batch: inputs the image and the posterior's unit noise; output
- * the Charbonnier reconstruction error (an L1 that is smooth at 0: sharper edges than the MSE)
+ * the Charbonnier reconstruction error, plus `detailWeight` times the Charbonnier error of the
+ * error's Laplacian (small dots and stripes weigh little in the plain error, much in this one),
  * plus `klWeight` times the mean KL divergence from the unit Gaussian.
  */
 export function autoencoderTrainingGraph(
   cfg: AutoencoderConfig,
   batch: number,
-  klWeight: number,
+  weights: { readonly klWeight: number; readonly detailWeight: number },
 ): { graph: Graph; loss: Tensor } {
   const g = new Graph('shapes_autoencoder_train');
   const s = cfg.imageSize;
@@ -109,7 +121,12 @@ export function autoencoderTrainingGraph(
   const { mean, logvar } = encode(g, cfg, image);
   const std = logvar.mul(0.5).exp();
   const error = decode(g, cfg, mean.add(std.mul(noise))).sub(image);
-  const reconstruction = error.square().add(1e-6).sqrt().mean([0, 1, 2, 3]);
   const kl = mean.square().add(std.square()).sub(logvar).sub(1).mul(0.5).mean([0, 1, 2, 3]);
-  return { graph: g, loss: reconstruction.add(kl.mul(klWeight)) };
+  let loss = charbonnier(error).add(kl.mul(weights.klWeight));
+  if (weights.detailWeight > 0) {
+    const planes = error.reshape([batch * 3, 1, s, s]);
+    const edges = g.conv(planes, g.constant(LAPLACIAN, [1, 1, 3, 3]), null, { pads: [1, 1, 1, 1] });
+    loss = loss.add(charbonnier(edges).mul(weights.detailWeight));
+  }
+  return { graph: g, loss };
 }

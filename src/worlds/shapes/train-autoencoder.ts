@@ -45,6 +45,8 @@ export const AUTOENCODER_TRAIN_CONFIG = {
 
 export interface AutoencoderRun {
   readonly model: AutoencoderConfig;
+  /** Weight of the Laplacian term (autoencoderTrainingGraph); 0 for the plain loss. */
+  readonly detailWeight: number;
   readonly seed: number;
   readonly totalSteps: number | null;
   readonly train: typeof AUTOENCODER_TRAIN_CONFIG;
@@ -67,10 +69,13 @@ export function autoencoderBatch(cfg: AutoencoderConfig, seed: number, step: num
   } satisfies Record<string, Feed>;
 }
 
-export async function trainAutoencoder(opts: RunOptions): Promise<{ steps: number; loss: number }> {
+export async function trainAutoencoder(
+  opts: RunOptions & { readonly detailWeight?: number },
+): Promise<{ steps: number; loss: number }> {
   const T = AUTOENCODER_TRAIN_CONFIG;
   const cfg: AutoencoderConfig = T.model;
-  const { graph, loss } = autoencoderTrainingGraph(cfg, T.batchSize, T.klWeight);
+  const detailWeight = opts.detailWeight ?? 0;
+  const { graph, loss } = autoencoderTrainingGraph(cfg, T.batchSize, { klWeight: T.klWeight, detailWeight });
   const session = await GradientSession.create(graph, loss, {
     threads: opts.threads,
     provider: opts.provider,
@@ -79,7 +84,7 @@ export async function trainAutoencoder(opts: RunOptions): Promise<{ steps: numbe
     return await trainInDirectory<AutoencoderRun>({
       ...opts,
       config: T,
-      run: { model: cfg, seed: opts.seed, totalSteps: null, train: T },
+      run: { model: cfg, detailWeight, seed: opts.seed, totalSteps: null, train: T },
       checkResume: (saved) => {
         if (JSON.stringify(saved.model) !== JSON.stringify(cfg))
           throw new Error('resume: the autoencoder configuration changed');

@@ -3,10 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, truncateSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { Graph } from '../../../src/graph/graph.js';
 import { initWeights } from '../../../src/graph/params.js';
+import { runGraph } from '../../../src/graph/session.js';
 import { emaWeights, loadCheckpointDir } from '../../../src/graph/trainer.js';
 import { Text2ImagePipeline } from '../../../src/pipelines/text2img.js';
 import { Rng } from '../../../src/util/random.js';
+import { autoencoderTrainingGraph, decode, encode } from '../../../src/worlds/shapes/autoencoder.js';
 import { curvePrompts, measureCurve } from '../../../src/worlds/shapes/curve.js';
 import { exportModel, runAutoencoder } from '../../../src/worlds/shapes/export.js';
 import * as world from '../../../src/worlds/shapes/index.js';
@@ -21,7 +24,9 @@ import {
 import { type ModelConfig, modelSpecs } from '../../../src/worlds/shapes/model.js';
 import { makeTokenizer, type RunConfig, TRAIN_CONFIG } from '../../../src/worlds/shapes/train.js';
 import {
+  AUTOENCODER_TRAIN_CONFIG,
   type AutoencoderRun,
+  autoencoderBatch,
   measureReconstruction,
   openAutoencoder,
   toSigned,
@@ -61,6 +66,40 @@ test('autoencoder training resumes exactly and its halves map 64 px renders to 8
     assert.ok(Math.abs(one[j] - latents[256 + j]) < 1e-4, 'batch independent');
   assert.equal((await ae.decode(latents, 2)).length, images.length);
   await ae.release();
+});
+
+test("the detail term is the Charbonnier error of the error's 5-point Laplacian", {
+  timeout: 60_000,
+}, async () => {
+  const cfg = AUTOENCODER_TRAIN_CONFIG.model;
+  const train = (detailWeight: number) => autoencoderTrainingGraph(cfg, 2, { klWeight: 0, detailWeight });
+  const weights = perturbed(initWeights(train(0).graph.paramSpecs(), new Rng(6)), new Rng(7));
+  const feeds = autoencoderBatch(cfg, 0, 0, 2);
+  const lossAt = async (detailWeight: number) => {
+    const { graph, loss } = train(detailWeight);
+    return (await runGraph(graph, { loss }, feeds, weights)).loss.data[0];
+  };
+  const term = (await lossAt(1)) - (await lossAt(0));
+  // The same reconstruction, its error's Laplacian (zero padding) computed here.
+  const g = new Graph('reconstruct');
+  const image = g.input('image', 'float32', [2, 3, 64, 64]);
+  const noise = g.input('noise', 'float32', [2, 4, 8, 8]);
+  const { mean, logvar } = encode(g, cfg, image);
+  const out = decode(g, cfg, mean.add(logvar.mul(0.5).exp().mul(noise)));
+  const rec = (await runGraph(g, { out }, feeds, weights)).out.data;
+  const x = feeds.image.data as Float32Array;
+  const err = (p: number, i: number, j: number) =>
+    i < 0 || j < 0 || i > 63 || j > 63 ? 0 : rec[p * 4096 + i * 64 + j] - x[p * 4096 + i * 64 + j];
+  let sum = 0;
+  for (let p = 0; p < 6; p++)
+    for (let i = 0; i < 64; i++)
+      for (let j = 0; j < 64; j++) {
+        const lap =
+          err(p, i - 1, j) + err(p, i + 1, j) + err(p, i, j - 1) + err(p, i, j + 1) - 4 * err(p, i, j);
+        sum += Math.sqrt(lap * lap + 1e-6);
+      }
+  const expected = sum / (6 * 4096);
+  assert.ok(Math.abs(term - expected) < 1e-4 * expected, `${term} against ${expected}`);
 });
 
 test("the reconstruction bound judges clean renders right and an untrained autoencoder's output wrong", {
