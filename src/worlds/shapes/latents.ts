@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { emaWeights, loadCheckpointDir } from '../../graph/trainer.js';
 import { readJson } from '../../models/json-file.js';
+import { Moments } from '../../util/moments.js';
 import { Rng } from '../../util/random.js';
 import { AUTOENCODER_CONFIG, type AutoencoderConfig, downFactor } from './autoencoder.js';
 import { sampleScene } from './generate.js';
@@ -92,8 +93,7 @@ export async function encodeLatentCache(opts: {
   mkdirSync(opts.out, { recursive: true });
   const file = join(opts.out, LATENTS_FILE);
   const fd = openSync(`${file}.tmp`, 'w');
-  let sum = 0;
-  let sumSq = 0;
+  const moments = new Moments();
   const chunk = 64;
   const started = Date.now();
   try {
@@ -105,10 +105,7 @@ export async function encodeLatentCache(opts: {
         images.set(toSigned(render(scene, s, rng)), i * per);
       }
       const latents = await ae.encode(images, m);
-      for (const v of latents) {
-        sum += v;
-        sumSq += v * v;
-      }
+      moments.add(latents);
       writeSync(fd, new Uint8Array(latents.buffer, latents.byteOffset, latents.byteLength));
       if ((start / chunk) % 200 === 0) {
         const secs = (Date.now() - started) / 1000;
@@ -120,9 +117,7 @@ export async function encodeLatentCache(opts: {
     await ae.release();
   }
   renameSync(`${file}.tmp`, file);
-  const n = opts.count * cfg.latentChannels * side * side;
-  const mean = sum / n;
-  const std = Math.sqrt(sumSq / n - mean * mean);
+  const { mean, std } = moments;
   const meta: LatentCacheMeta = {
     count: opts.count,
     shape: [cfg.latentChannels, side, side],

@@ -9,6 +9,7 @@ import type { HostTensor, Weights } from '../../graph/params.js';
 import { initWeights } from '../../graph/params.js';
 import { type Feed, floatFeed, GradientSession, openSession } from '../../graph/session.js';
 import { type RunOptions, type TrainerConfig, trainInDirectory } from '../../graph/trainer.js';
+import { Moments } from '../../util/moments.js';
 import { Rng } from '../../util/random.js';
 import {
   type AutoencoderConfig,
@@ -163,9 +164,7 @@ export async function measureReconstruction(
   let success = 0;
   let cleanSuccess = 0;
   let absError = 0;
-  let sum = 0;
-  let sumSq = 0;
-  let count = 0;
+  const moments = new Moments();
   const chunk = 32;
   try {
     for (let start = 0; start < n; start += chunk) {
@@ -180,11 +179,7 @@ export async function measureReconstruction(
         batch.set(toSigned(it.image), i * per);
       });
       const latents = await ae.encode(batch, m);
-      for (const v of latents) {
-        sum += v;
-        sumSq += v * v;
-      }
-      count += latents.length;
+      moments.add(latents);
       const decoded = await ae.decode(latents, m);
       items.forEach((it, i) => {
         const rec = Float32Array.from(decoded.subarray(i * per, (i + 1) * per), (v) =>
@@ -205,13 +200,12 @@ export async function measureReconstruction(
   } finally {
     await ae.release();
   }
-  const mean = sum / count;
   return {
     images: n,
     successByObjects,
     success: success / n,
     cleanSuccess: cleanSuccess / n,
     meanAbsError: absError / (n * per),
-    latentStd: Math.sqrt(sumSq / count - mean * mean),
+    latentStd: moments.std,
   };
 }
