@@ -12,6 +12,7 @@ import type { TrainOptions } from '../policy/train.js';
 import { loadScorer, type QualityScorer, worldJudgeScorer } from '../quality/index.js';
 import { type BrowserCheck, checkReportInBrowser } from '../report/browser-check.js';
 import { type ReportData, type Table, updateReadme, writeReport } from '../report/report.js';
+import { bootstrapMeanDifference } from '../util/statistics.js';
 import { ablationTable } from './report-ablation.js';
 import { collectedClipScores } from './report-clip-scores.js';
 import { promptSet, readCollected, type SetName, setRows, withDataset } from './report-collected.js';
@@ -21,7 +22,6 @@ import { type AdaDiffEntry, evaluateMethods, type MethodsOptions } from './repor
 import { type OfflineData, oracleActions, outcomeOf, QuickPolicies } from './report-offline.js';
 import { richnessFigure } from './report-richness.js';
 import { retrainWithSeeds } from './report-seeds.js';
-import { bootstrapMeanDifference } from './report-stats.js';
 import { summaryTable } from './report-summary.js';
 import { methodsTable } from './report-tables.js';
 import { FIG5_LAMBDAS, tradeoffFigure } from './report-tradeoff.js';

@@ -19,7 +19,7 @@ import {
   softmax,
 } from '../quality/metrics/index.js';
 import type { RgbImage } from '../util/image.js';
-import { mean } from './report-stats.js';
+import { mean } from '../util/statistics.js';
 
 /** The improved-GAN code's split count for IS; fewer when a run has fewer images. */
 const IS_SPLITS = 10;

@@ -8,6 +8,7 @@ import type { StepSelector } from '../policy/selector.js';
 import type { QualityScorer } from '../quality/scorer.js';
 import type { RgbImage } from '../util/image.js';
 import { Rng } from '../util/random.js';
+import { mean } from '../util/statistics.js';
 import { parsePrompt, render } from '../worlds/shapes/index.js';
 import { type MethodRow, runAdaDiff, summarise } from './compare.js';
 import type { PromptSet } from './report-collected.js';
@@ -18,7 +19,6 @@ import {
   poolFeatures,
   type RunImageStats,
 } from './report-image-metrics.js';
-import { mean } from './report-stats.js';
 import { runWithSteps, type StepRun } from './run-steps.js';
 
 /** AdaDiff rows: one selector (the given policy) or several (retrained with other seeds, averaged). */

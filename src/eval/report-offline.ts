@@ -9,7 +9,7 @@ import { evaluatePolicy } from '../policy/evaluate.js';
 import { type NetworkConfig, PolicyRunner } from '../policy/network.js';
 import { oracleIndex, type RewardConfig } from '../policy/reward.js';
 import { type TrainOptions, trainPolicy } from '../policy/train.js';
-import { mean } from './report-stats.js';
+import { mean } from '../util/statistics.js';
 
 export interface OfflineData {
   /** Text features and the quality scores collect recorded, [n, |S|]. */

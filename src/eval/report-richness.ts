@@ -4,9 +4,8 @@
  */
 import { fig3Spec, type StepsByRichnessRow } from '../report/plots.js';
 import type { Figure } from '../report/report.js';
-import { spearman } from '../worlds/shapes/evidence.js';
+import { mean, sd, spearman } from '../util/statistics.js';
 import { normalizeWords, parsePrompt, sceneObjects } from '../worlds/shapes/index.js';
-import { mean, sd } from './report-stats.js';
 
 /** Word bins of the figure: at most this many, of equal width. */
 const WORD_BINS = 5;

@@ -4,10 +4,10 @@
  * the rank correlation between prompt richness and the chosen steps.
  */
 import type { Table } from '../report/report.js';
+import type { BootstrapInterval } from '../util/statistics.js';
 import type { MethodResult } from './report-methods.js';
 import type { Outcome } from './report-offline.js';
 import type { Richness } from './report-richness.js';
-import type { BootstrapInterval } from './report-stats.js';
 
 export interface SummaryInputs {
   ada: MethodResult;

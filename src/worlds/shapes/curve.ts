@@ -10,22 +10,17 @@ import { join } from 'node:path';
 import type { Evaluation } from '../../graph/trainer.js';
 import { Text2ImagePipeline } from '../../pipelines/text2img.js';
 import { Rng } from '../../util/random.js';
+import { mean } from '../../util/statistics.js';
 import { describe } from './describe.js';
 import { exportModel, runAutoencoder } from './export.js';
 import { sampleScene } from './generate.js';
 import { judge } from './judge.js';
-import { objectCount } from './scene.js';
+import { OBJECT_BUCKETS, objectCount } from './scene.js';
 import type { RunConfig } from './train.js';
 
 /** Seeds of the curve's prompts (no trainer or test draws them). */
 export const CURVE_SEED = 0xc0e0_0000;
 export const CURVE_STEPS = [10, 50] as const;
-/** Object-count buckets, as the issue's targets name them. */
-export const CURVE_BUCKETS = [
-  { name: '1', min: 1, max: 1 },
-  { name: '2-3', min: 2, max: 3 },
-  { name: '4-6', min: 4, max: 6 },
-] as const;
 export const CURVE_FILE = 'curve.jsonl';
 
 export interface CurvePrompt {
@@ -36,7 +31,7 @@ export interface CurvePrompt {
 
 /** `perBucket` terse prompts for each bucket, the same every time. */
 export function curvePrompts(perBucket: number): CurvePrompt[] {
-  return CURVE_BUCKETS.flatMap((b, k) =>
+  return OBJECT_BUCKETS.flatMap((b, k) =>
     Array.from({ length: perBucket }, (_, i) => {
       const rng = new Rng(CURVE_SEED + 1000 * k + i);
       const scene = sampleScene(rng, { minObjects: b.min, maxObjects: b.max });
@@ -58,8 +53,6 @@ export interface CurvePoint {
   readonly at: Record<string, CurveStats>;
 }
 
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
 /** Draws the prompts with a model folder at each of CURVE_STEPS (seed i for prompt i) and judges them. */
 export async function measureCurve(
   modelDir: string,
@@ -78,7 +71,7 @@ export async function measureCurve(
     at[steps] = {
       ...stats(all),
       byBucket: Object.fromEntries(
-        CURVE_BUCKETS.map((b) => [b.name, stats(all.filter((i) => prompts[i].bucket === b.name))]),
+        OBJECT_BUCKETS.map((b) => [b.name, stats(all.filter((i) => prompts[i].bucket === b.name))]),
       ),
     };
   }
@@ -109,7 +102,7 @@ export async function appendCurvePoint(opts: {
     appendFileSync(opts.file, `${JSON.stringify(point)}\n`);
     const line = CURVE_STEPS.map((s) => {
       const st = point.at[s];
-      const buckets = CURVE_BUCKETS.map(
+      const buckets = OBJECT_BUCKETS.map(
         (b) => `${b.name}: ${(100 * st.byBucket[b.name].success).toFixed(0)}%`,
       );
       return `${s} steps score ${st.meanScore.toFixed(3)} success ${buckets.join(' ')}`;

@@ -1,8 +1,9 @@
 import { type PromptScores, partLookup } from '../../collect/dataset.js';
 import type { CollectedRecord } from '../../collect/store.js';
 import { oracleIndex } from '../../policy/reward.js';
+import { type BootstrapInterval, bootstrapInterval, mean, spearman } from '../../util/statistics.js';
 import { parsePrompt } from './parse.js';
-import { DETAILS, sceneObjects } from './scene.js';
+import { DETAILS, OBJECT_BUCKETS, sceneObjects } from './scene.js';
 
 /** Steps the oracle chooses from (the paper's S), and its top-k. */
 export interface OracleSpec {
@@ -10,15 +11,26 @@ export interface OracleSpec {
   topK: number;
 }
 
-export interface ObjectCountRow {
-  objects: number;
+/** Quality of a group of prompts at each collected step count. */
+interface StepQuality {
   prompts: number;
   /** Mean judge score at each collected step count. */
   meanScore: Record<number, number>;
   /** Share of images judged fully correct at each collected step count. */
   successRate: Record<number, number>;
+}
+
+export interface ObjectCountRow extends StepQuality {
+  objects: number;
   /** Mean oracle step over these prompts. */
   oracleMean: number;
+}
+
+/** A bucket of prompts by object count (1, 2-3, 4-6). */
+export interface BucketRow extends StepQuality {
+  bucket: string;
+  /** Mean over prompts of the score at the most collected steps minus that at the fewest. */
+  stepGain: BootstrapInterval;
 }
 
 /** Prompts holding an object with a given detail (or only plain objects). */
@@ -40,50 +52,24 @@ export interface OracleRetest {
   chanceAgreement: number;
   /** Spearman correlation of the oracle steps under the two seeds. */
   spearman: number;
+  /** Agreement minus chance agreement, both recomputed on every resample of the prompts. */
+  excessAgreement: BootstrapInterval;
 }
 
 export interface WorldEvidence {
   prompts: number;
   stepCounts: number[];
   byObjects: ObjectCountRow[];
+  byBucket: BucketRow[];
   byDetail: DetailRow[];
   /** How many prompts have each oracle step. */
   oracleHistogram: Record<number, number>;
   /** Share of prompts whose oracle step differs from the most common one. */
   oracleDiffersFromMode: number;
-  /** Spearman rank correlation between object count and oracle step. */
-  oracleObjectsSpearman: number;
+  /** Spearman rank correlation between object count and oracle step, with its interval. */
+  oracleObjectsSpearman: BootstrapInterval;
   /** Present when a second collect of the same prompts under another seed is given. */
   retest?: OracleRetest;
-}
-
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-
-function ranks(xs: readonly number[]): number[] {
-  const order = xs.map((x, i) => [x, i] as const).sort((a, b) => a[0] - b[0]);
-  const r = new Array<number>(xs.length);
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++;
-    for (let k = i; k <= j; k++) r[order[k][1]] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  return r;
-}
-
-/** Spearman's rho: Pearson correlation of the (tie-averaged) ranks. */
-export function spearman(a: readonly number[], b: readonly number[]): number {
-  const [ra, rb] = [ranks(a), ranks(b)];
-  const [ma, mb] = [mean(ra), mean(rb)];
-  let num = 0;
-  let da = 0;
-  let db = 0;
-  for (let i = 0; i < ra.length; i++) {
-    num += (ra[i] - ma) * (rb[i] - mb);
-    da += (ra[i] - ma) ** 2;
-    db += (rb[i] - mb) ** 2;
-  }
-  return num / Math.sqrt(da * db);
 }
 
 /**
@@ -128,6 +114,22 @@ export function worldEvidence(
       oracleMean: mean(group.map((i) => i.oracle)),
     };
   });
+  const [first, last] = [0, collectedSteps.length - 1];
+  const byBucket = OBJECT_BUCKETS.map((b) => ({
+    b,
+    group: items.filter((i) => i.objects >= b.min && i.objects <= b.max),
+  }))
+    .filter(({ group }) => group.length > 0)
+    .map(({ b, group }) => {
+      const gains = group.map((i) => i.p.scores[last] - i.p.scores[first]);
+      return {
+        bucket: b.name,
+        prompts: group.length,
+        meanScore: per(group, (a, i) => i.p.scores[a]),
+        successRate: per(group, (a, i) => success(i.p.promptId, a)),
+        stepGain: bootstrapInterval(gains.length, (idx) => mean(idx.map((k) => gains[k]))),
+      };
+    });
   const detailGroups: [string, Item[]][] = [
     ['plain only', items.filter((i) => i.details.size === 1 && i.details.has('plain'))],
     ...DETAILS.filter((d) => d !== 'plain').map((d): [string, Item[]] => [
@@ -152,12 +154,15 @@ export function worldEvidence(
     prompts: items.length,
     stepCounts: [...collectedSteps],
     byObjects,
+    byBucket,
     byDetail,
     oracleHistogram: histogram,
     oracleDiffersFromMode: 1 - mode / items.length,
-    oracleObjectsSpearman: spearman(
-      items.map((i) => i.objects),
-      items.map((i) => i.oracle),
+    oracleObjectsSpearman: bootstrapInterval(items.length, (idx) =>
+      spearman(
+        idx.map((k) => items[k].objects),
+        idx.map((k) => items[k].oracle),
+      ),
     ),
     ...(retestPrompts ? { retest: oracleRetest(items, retestPrompts, oracle, oracleOf) } : {}),
   };
@@ -206,23 +211,34 @@ function oracleRetest(
     .map((i) => [i.oracle, other.get(i.p.prompt) as number]);
   if (pairs.length < 2)
     throw new Error(`the retest collect shares ${pairs.length} prompts with the main one`);
-  const first = oracleHistogram(
-    oracle.steps,
-    pairs.map(([a]) => a),
-  );
-  const second = oracleHistogram(
-    oracle.steps,
-    pairs.map(([, b]) => b),
-  );
-  const n = pairs.length;
+  const agreement = (idx: readonly number[]) => {
+    const first = oracleHistogram(
+      oracle.steps,
+      idx.map((k) => pairs[k][0]),
+    );
+    const second = oracleHistogram(
+      oracle.steps,
+      idx.map((k) => pairs[k][1]),
+    );
+    const n = idx.length;
+    return {
+      observed: idx.filter((k) => pairs[k][0] === pairs[k][1]).length / n,
+      chance: oracle.steps.reduce((acc, s) => acc + (first[s] / n) * (second[s] / n), 0),
+    };
+  };
+  const all = agreement(pairs.map((_, k) => k));
   return {
-    prompts: n,
-    agreement: pairs.filter(([a, b]) => a === b).length / n,
-    chanceAgreement: oracle.steps.reduce((acc, s) => acc + (first[s] / n) * (second[s] / n), 0),
+    prompts: pairs.length,
+    agreement: all.observed,
+    chanceAgreement: all.chance,
     spearman: spearman(
       pairs.map(([a]) => a),
       pairs.map(([, b]) => b),
     ),
+    excessAgreement: bootstrapInterval(pairs.length, (idx) => {
+      const a = agreement(idx);
+      return a.observed - a.chance;
+    }),
   };
 }
 
@@ -246,26 +262,36 @@ export function evidenceMarkdown(e: WorldEvidence): string {
   const objects: [string, (r: ObjectCountRow) => number] = ['objects', (r) => r.objects];
   const details: [string, (r: DetailRow) => string] = ['detail in prompt', (r) => r.detail];
   const score = (v: number) => v.toFixed(3);
+  const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+  const ci = (i: BootstrapInterval, f: (v: number) => string) =>
+    `${f(i.estimate)} (${100 * i.level}% CI ${f(i.lower)} to ${f(i.upper)})`;
+  const [fewest, most] = [s[0], s[s.length - 1]];
+  const buckets = [
+    '### By object count bucket',
+    '',
+    `| objects | prompts | full success at ${fewest} steps | at ${most} steps | mean score ${most} minus ${fewest} steps |`,
+    '| ---: | ---: | ---: | ---: | --- |',
+    ...e.byBucket.map(
+      (r) =>
+        `| ${r.bucket} | ${r.prompts} | ${pct(r.successRate[fewest])} | ${pct(r.successRate[most])} | ${ci(r.stepGain, score)} |`,
+    ),
+    '',
+  ];
   const retest = e.retest
     ? [
         `Under a second seed (same ${e.retest.prompts} prompts, other initial noise) the oracle step is the same for ` +
           `${(100 * e.retest.agreement).toFixed(1)}% of prompts, against ${(100 * e.retest.chanceAgreement).toFixed(1)}% ` +
           `for two independent draws from the two histograms; Spearman correlation of the two oracle steps: ` +
-          `${e.retest.spearman.toFixed(3)}.`,
+          `${e.retest.spearman.toFixed(3)}. Agreement minus chance: ${ci(e.retest.excessAgreement, pct)}.`,
         '',
       ]
     : [];
   return [
     `Held-out prompts: ${e.prompts}.`,
     '',
+    ...buckets,
     ...table('Mean judge score', objects, e.byObjects, (r) => r.meanScore, score),
-    ...table(
-      'Full-success rate',
-      objects,
-      e.byObjects,
-      (r) => r.successRate,
-      (v) => `${(100 * v).toFixed(1)}%`,
-    ),
+    ...table('Full-success rate', objects, e.byObjects, (r) => r.successRate, pct),
     ...table('Mean judge score by detail', details, e.byDetail, (r) => r.meanScore, score),
     ...table("Judge's detail part (0..1) by detail", details, e.byDetail, (r) => r.detailPart, score),
     '### Oracle step (fewest steps in S ranking top-k)',
@@ -281,7 +307,7 @@ export function evidenceMarkdown(e: WorldEvidence): string {
     `| mean oracle step | ${e.byObjects.map((r) => r.oracleMean.toFixed(1)).join(' | ')} |`,
     '',
     `Oracle step differs from its most common value for ${(100 * e.oracleDiffersFromMode).toFixed(1)}% of prompts; ` +
-      `Spearman correlation between object count and oracle step: ${e.oracleObjectsSpearman.toFixed(3)}.`,
+      `Spearman correlation between object count and oracle step: ${ci(e.oracleObjectsSpearman, score)}.`,
     '',
     ...retest,
   ].join('\n');

@@ -14,9 +14,24 @@ const PATTERN_RIM = 0.08;
 const HOLLOW_RIM = 0.14;
 /** Stripes per unit of object height (a ~3.8 px period on a large object at 32 px). */
 const STRIPES_PER_UNIT = 3.5;
-/** Dot grid period and dot radius. */
-const DOT_PERIOD = 1 / 3;
-const DOT_RADIUS = 0.1;
+/**
+ * Dot grid period and dot radius: a coarse grid of large dots, because a 3x3 grid of dots of radius
+ * 1.6 px on a small object at 64 px came back from the autoencoder as stripes.
+ */
+const DOT_PERIOD = 0.4;
+const DOT_RADIUS = 0.12;
+/**
+ * Where the grid sits, per shape: between the centre lines (four dots) on compact shapes, on them
+ * (a centre dot and one on each arm) where the shape's mass lies along its axes.
+ */
+const DOT_OFFSET: Readonly<Record<Shape, number>> = {
+  square: DOT_PERIOD / 2,
+  circle: DOT_PERIOD / 2,
+  triangle: DOT_PERIOD / 2,
+  cross: 0,
+  star: 0,
+  diamond: 0,
+};
 
 const SQUARE_HALF = 0.43;
 const CROSS_HALF_WIDTH = 0.19;
@@ -147,7 +162,7 @@ export interface PatternPhase {
 export const NO_PHASE: PatternPhase = { du: 0, dv: 0 };
 
 /** Coverage of the dark part of a pattern at (u, v). */
-function patternDark(detail: 'striped' | 'dotted', u: number, v: number, p: number): number {
+function patternDark(shape: Shape, detail: 'striped' | 'dotted', u: number, v: number, p: number): number {
   if (detail === 'striped') {
     // Bands centred so that the object's middle row is a light band.
     const t = v * STRIPES_PER_UNIT + 0.25;
@@ -155,8 +170,9 @@ function patternDark(detail: 'striped' | 'dotted', u: number, v: number, p: numb
     const inside = (0.25 - Math.abs(frac - 0.75)) / STRIPES_PER_UNIT;
     return coverage(-inside, p);
   }
-  const gu = u - DOT_PERIOD * Math.round(u / DOT_PERIOD);
-  const gv = v - DOT_PERIOD * Math.round(v / DOT_PERIOD);
+  const o = DOT_OFFSET[shape];
+  const gu = u - o - DOT_PERIOD * Math.round((u - o) / DOT_PERIOD);
+  const gv = v - o - DOT_PERIOD * Math.round((v - o) / DOT_PERIOD);
   return coverage(Math.hypot(gu, gv) - DOT_RADIUS, p);
 }
 
@@ -183,7 +199,7 @@ export function objectAlpha(
   if (detail === 'hollow') return cov * (1 - coverage(d + HOLLOW_RIM, p));
   const inner = coverage(d + PATTERN_RIM, p);
   if (inner === 0) return cov;
-  return cov * (1 - inner * (1 - SHADE) * patternDark(detail, u + phase.du, v + phase.dv, p));
+  return cov * (1 - inner * (1 - SHADE) * patternDark(shape, detail, u + phase.du, v + phase.dv, p));
 }
 
 /** Pattern phases worth trying when matching a detail whose exact offset is unknown. */

@@ -32,8 +32,8 @@ export interface JudgeScore {
  * `node --import tsx src/worlds/shapes/judge-calibration.ts 2000`. Rerun it and update these when
  * the scoring changes.
  */
-export const JUDGE_MEAN = 0.8332;
-export const JUDGE_SD = 0.1456;
+export const JUDGE_MEAN = 0.8331;
+export const JUDGE_SD = 0.1458;
 
 /** Weights of the alignment parts, and of alignment against fidelity in `raw`. */
 const ALIGNMENT_WEIGHTS: Readonly<Record<string, number>> = {

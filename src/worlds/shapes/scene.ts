@@ -88,6 +88,13 @@ export function sceneObjects(scene: Scene): SceneObject[] {
   return out;
 }
 
+/** Object-count buckets of prompt richness, as the targets of the embedded model name them. */
+export const OBJECT_BUCKETS = [
+  { name: '1', min: 1, max: 1 },
+  { name: '2-3', min: 2, max: 3 },
+  { name: '4-6', min: 4, max: 6 },
+] as const;
+
 export function objectCount(scene: Scene): number {
   return scene.groups.reduce((n, g) => n + g.count, 0);
 }

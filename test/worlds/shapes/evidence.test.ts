@@ -62,7 +62,9 @@ test('the retest compares each prompt’s oracle step with its oracle step under
   const rows = [scores(0, 10), scores(1, 20), scores(2, 30)];
   const recs = records(rows, () => 0);
   const same = worldEvidence(recs, rows, STEPS, ORACLE, [scores(2, 30), scores(1, 20), scores(0, 10)]);
-  assert.deepEqual(same.retest, { prompts: 3, agreement: 1, chanceAgreement: 1 / 3, spearman: 1 });
+  const { excessAgreement, ...retest } = same.retest ?? { excessAgreement: undefined };
+  assert.deepEqual(retest, { prompts: 3, agreement: 1, chanceAgreement: 1 / 3, spearman: 1 });
+  assert.ok(Math.abs((excessAgreement?.estimate ?? 0) - 2 / 3) < 1e-12);
   const moved = worldEvidence(recs, rows, STEPS, ORACLE, [scores(0, 20), scores(1, 30), scores(2, 10)]);
   assert.equal(moved.retest?.agreement, 0);
   assert.match(evidenceMarkdown(moved), /the same for 0\.0% of prompts, against 33\.3%/);
@@ -70,4 +72,27 @@ test('the retest compares each prompt’s oracle step with its oracle step under
     () => worldEvidence(recs, rows, STEPS, ORACLE, [{ ...scores(0, 10), prompt: 'a blue cross' }]),
     /shares 0 prompts/,
   );
+});
+
+test('buckets by object count carry the score gain from the fewest to the most steps, with an interval', () => {
+  const rows = [scores(0, 10), scores(1, 20), scores(2, 30)];
+  const e = worldEvidence(
+    records(rows, () => 0),
+    rows,
+    STEPS,
+    ORACLE,
+  );
+  // Gains (30 minus 10 steps): prompt 0 -1, prompt 1 0 (one object each), prompt 2 +3 (two objects).
+  assert.deepEqual(
+    e.byBucket.map((r) => [r.bucket, r.prompts, r.stepGain.estimate]),
+    [
+      ['1', 2, -0.5],
+      ['2-3', 1, 3],
+    ],
+  );
+  const one = e.byBucket[0].stepGain;
+  assert.ok(one.lower >= -1 && one.upper <= 0 && one.lower < one.upper, JSON.stringify(one));
+  // Objects [1, 1, 2] against oracle steps [10, 20, 30]: ranks [1.5, 1.5, 3] and [1, 2, 3].
+  assert.ok(Math.abs(e.oracleObjectsSpearman.estimate - Math.sqrt(3) / 2) < 1e-12);
+  assert.match(evidenceMarkdown(e), /\| 2-3 \| 1 \| 0\.0% \| 0\.0% \| 3\.000 \(95% CI 3\.000 to 3\.000\) \|/);
 });
