@@ -12,7 +12,6 @@ npm run build --silent
 adadiff() { node bin/adadiff.js "$@"; }
 THREADS=${THREADS:-2}
 AE=checkpoints/shapes-vae-dots
-AE_STEPS=${AE_STEPS:-12000}
 LATENTS=checkpoints/shapes-latents
 OUT=checkpoints/shapes-v2
 SCENES=200000
@@ -21,7 +20,7 @@ MINUTES=${MINUTES:-100}
 
 # The autoencoder in three stages, each continuing the last (their READMEs): plain loss to 7000 steps
 # (the cosine first planned for 4000, then raised), the detail term to 9115 (a 28-minute cap), then
-# the revised world's larger dots from 9115 on.
+# the revised world's larger dots to 9931 (a 16-minute cap). The capped stages run once.
 ae() { adadiff world train-autoencoder --seed 0 --threads "$THREADS" --resume "$@"; }
 ae --out checkpoints/shapes-vae --steps 7000 --minutes 120 2>&1 | tee -a checkpoints/shapes-vae/train.log
 if [ ! -f checkpoints/shapes-vae-detail/checkpoint.safetensors ]; then
@@ -33,8 +32,8 @@ fi
 if [ ! -f "$AE/checkpoint.safetensors" ]; then
   mkdir -p "$AE"
   cp checkpoints/shapes-vae-detail/{checkpoint.safetensors,config.json} "$AE/"
+  ae --out "$AE" --steps 12000 --minutes 16 --detail-weight 0.5 2>&1 | tee -a "$AE/train.log"
 fi
-ae --out "$AE" --steps "$AE_STEPS" --minutes 60 --detail-weight 0.5 2>&1 | tee -a "$AE/train.log"
 # The step a checkpoint holds is in its safetensors header's metadata.
 AE_AT=$(node -e "const b=require('fs').readFileSync('$AE/checkpoint.safetensors');
 console.log(JSON.parse(b.subarray(8, 8 + Number(b.readBigUInt64LE(0)))).__metadata__.step)")
