@@ -1,4 +1,3 @@
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { collect } from '../collect/collect.js';
@@ -51,17 +50,17 @@ export function registerCollect(program: Command) {
     .option('--steps <list>', 'the step set S', PAPER_DEFAULTS.steps.join(','))
     .option('--scheduler <name>', 'ddim or dpm', 'ddim')
     .option('--guidance <scale>', 'classifier-free guidance scale', String(DEFAULT_GUIDANCE_SCALE))
-    .option('--seed <n>', 'prompt i uses seed + i at every step count', '0')
+    .option('--seed <n>', "a prompt's noise seed is this plus a hash of its text, at every step count", '0')
     .option('--batch <n>', 'prompts per batch', '16')
     .action(async (raw) => {
       const flags = parseFlags(CollectFlags, raw);
       const prompts = readPromptFile(flags.prompts, flags.column).slice(0, flags.limit);
       const pipeline = await Text2ImagePipeline.load(flags.model);
       const scorer = await loadScorer(flags.scorer);
-      const store = new CollectStore(flags.db);
+      const store = CollectStore.open(flags.db);
       try {
         store.bindSettings({
-          model: resolve(flags.model),
+          model: flags.model,
           modelWeights: (await modelFingerprint(flags.model, store.hashCache())).fingerprint,
           scorer: scorer.name,
           steps: flags.steps,
@@ -71,7 +70,7 @@ export function registerCollect(program: Command) {
         });
         const progress = new Progress('collect', 'prompts');
         let started = false;
-        const { collected, skipped } = await collect(pipeline, scorer, prompts, store, {
+        const outcome = await collect(pipeline, scorer, prompts, store, {
           steps: flags.steps,
           scheduler: flags.scheduler,
           guidanceScale: flags.guidance,
@@ -85,9 +84,12 @@ export function registerCollect(program: Command) {
           },
         });
         progress.stop();
+        const { collected, skipped, byOthers, notInFile } = outcome;
         console.log(
-          `${flags.db}: ${collected} prompts collected, ${skipped} already there; ` +
-            `${store.count()} images x scores over ${flags.steps.length} step counts`,
+          `${flags.db}: ${collected} prompts collected, ${skipped} already there` +
+            `${byOthers ? `, ${byOthers} by other collectors` : ''}; ` +
+            `${store.count()} images x scores over ${flags.steps.length} step counts` +
+            `${notInFile ? ` (${notInFile} prompts of the database are not in ${flags.prompts}: kept)` : ''}`,
         );
       } finally {
         store.close();

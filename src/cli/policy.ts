@@ -211,10 +211,10 @@ export function registerPolicy(program: Command) {
         await loadScorer(flags.scorer),
         selector,
         test.map((p) => p.prompt),
-        test.map((p) => Number(settings.seed) + p.promptId),
+        test.map((p) => p.seed),
         {
-          scheduler: settings.scheduler as 'ddim' | 'dpm',
-          guidanceScale: Number(settings.guidance),
+          scheduler: settings.scheduler,
+          guidanceScale: settings.guidance,
           batchSize: flags.batch,
           fixed: steps,
           randomRuns: flags.randomRuns,

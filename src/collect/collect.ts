@@ -3,22 +3,36 @@ import type { Text2ImagePipeline } from '../pipelines/text2img.js';
 import type { Prompt } from '../prompts/prompt-file.js';
 import type { QualityScorer } from '../quality/scorer.js';
 import type { SchedulerKind } from '../schedulers/index.js';
-import type { CollectedRecord, CollectStore } from './store.js';
+import type { CollectedRecord, CollectStore, StoredPrompt } from './store.js';
 
 export interface CollectOptions {
   steps: readonly number[];
   scheduler: SchedulerKind;
   guidanceScale: number;
-  /** Prompt i is generated from seed + id at every step count: the same initial noise for all. */
+  /** A prompt's seed is this plus a hash of its text (`promptSeed`), the same at every step count. */
   seed: number;
   batchSize: number;
   onBatch?: (done: number, total: number, newlyDone: number) => void;
 }
 
+export interface CollectOutcome {
+  /** Prompts this run generated. */
+  collected: number;
+  /** Prompts already complete when it started. */
+  skipped: number;
+  /** Prompts finished meanwhile by other collectors on the same database. */
+  byOthers: number;
+  /** Distinct prompts of the file (a repeated line is one prompt). */
+  prompts: number;
+  /** Prompts the database holds that the file does not (kept, never deleted). */
+  notInFile: number;
+}
+
 /**
  * The collect phase: every pending prompt at every step count of S from the same initial noise,
- * each image scored, one transaction per batch of prompts. Prompts already complete in the store
- * are skipped, which is what makes a killed run resumable.
+ * each image scored, one transaction per batch of prompts. Prompts are known by their text: those
+ * already complete in the store are skipped (a killed run resumes, an edited file adds only its new
+ * prompts), and each batch is claimed first, so collectors sharing a database split the work.
  */
 export async function collect(
   pipeline: Text2ImagePipeline,
@@ -26,46 +40,71 @@ export async function collect(
   prompts: readonly Prompt[],
   store: CollectStore,
   opts: CollectOptions,
-): Promise<{ collected: number; skipped: number }> {
-  const complete = store.completePrompts(opts.steps);
-  const pending = prompts.filter((p) => !complete.has(p.id));
-  const skipped = prompts.length - pending.length;
-  let done = 0;
-  opts.onBatch?.(skipped, prompts.length, 0);
-  for (let start = 0; start < pending.length; start += opts.batchSize) {
-    const batch = pending.slice(start, start + opts.batchSize);
-    const texts = batch.map((p) => p.text);
-    const seeds = batch.map((p) => opts.seed + p.id);
-    const records: CollectedRecord[] = [];
-    for (const steps of opts.steps) {
-      const run = await runWithSteps(
-        pipeline,
-        scorer,
-        texts,
-        seeds,
-        texts.map(() => steps),
-        {
-          scheduler: opts.scheduler,
-          guidanceScale: opts.guidanceScale,
-          batchSize: batch.length,
-        },
-      );
-      batch.forEach((p, i) => {
-        records.push({
-          promptId: p.id,
-          prompt: p.text,
-          seed: seeds[i],
-          scheduler: opts.scheduler,
-          steps,
-          score: run.scores[i].total,
-          parts: run.scores[i].parts,
-          seconds: run.seconds / batch.length,
-        });
-      });
+): Promise<CollectOutcome> {
+  const stored = store.registerPrompts(
+    prompts.map((p) => p.text),
+    opts.seed,
+  );
+  const ids = new Set(stored.map((p) => p.id));
+  const completeHere = () => [...store.completePrompts(opts.steps)].filter((id) => ids.has(id)).length;
+  const skipped = completeHere();
+  const notInFile = store.completePrompts(opts.steps).size - skipped;
+  let collected = 0;
+  opts.onBatch?.(skipped, stored.length, 0);
+  try {
+    for (;;) {
+      const batch = store.claim(stored, opts.steps, opts.batchSize);
+      if (batch.length === 0) break;
+      store.write(await generateBatch(pipeline, scorer, batch, opts));
+      collected += batch.length;
+      opts.onBatch?.(completeHere(), stored.length, batch.length);
     }
-    store.write(records);
-    done += batch.length;
-    opts.onBatch?.(skipped + done, prompts.length, done);
+  } finally {
+    store.releaseClaims();
   }
-  return { collected: done, skipped };
+  return {
+    collected,
+    skipped,
+    byOthers: completeHere() - skipped - collected,
+    prompts: stored.length,
+    notInFile,
+  };
+}
+
+async function generateBatch(
+  pipeline: Text2ImagePipeline,
+  scorer: QualityScorer,
+  batch: readonly StoredPrompt[],
+  opts: CollectOptions,
+): Promise<CollectedRecord[]> {
+  const texts = batch.map((p) => p.text);
+  const seeds = batch.map((p) => p.seed);
+  const records: CollectedRecord[] = [];
+  for (const steps of opts.steps) {
+    const run = await runWithSteps(
+      pipeline,
+      scorer,
+      texts,
+      seeds,
+      texts.map(() => steps),
+      {
+        scheduler: opts.scheduler,
+        guidanceScale: opts.guidanceScale,
+        batchSize: batch.length,
+      },
+    );
+    batch.forEach((p, i) => {
+      records.push({
+        promptId: p.id,
+        prompt: p.text,
+        seed: p.seed,
+        scheduler: opts.scheduler,
+        steps,
+        score: run.scores[i].total,
+        parts: run.scores[i].parts,
+        seconds: run.seconds / batch.length,
+      });
+    });
+  }
+  return records;
 }

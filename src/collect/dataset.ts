@@ -6,6 +6,8 @@ import type { CollectedRecord } from './store.js';
 export interface PromptScores {
   promptId: number;
   prompt: string;
+  /** The seed of its initial noise, the same at every step count. */
+  seed: number;
   scores: number[];
   seconds: number[];
 }
@@ -27,6 +29,7 @@ export function scoresByPrompt(
       entry = {
         promptId: r.promptId,
         prompt: r.prompt,
+        seed: r.seed,
         scores: steps.map(() => Number.NaN),
         seconds: steps.map(() => Number.NaN),
       };

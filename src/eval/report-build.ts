@@ -4,6 +4,7 @@
  * opened in headless Chromium before it counts as done.
  */
 import { basename, join, relative, resolve } from 'node:path';
+import { type CollectSettings, settingsModelDir } from '../collect/store.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
 import { loadCheckpoint } from '../policy/checkpoint.js';
 import type { RewardConfig } from '../policy/reward.js';
@@ -73,7 +74,7 @@ const BOOTSTRAP_SEED = 0;
 const RANDOM_SEED = 1;
 
 /** The scorer asked for, or the database's own when that is the world's judge. */
-async function scorerFor(o: EvalReportOptions, settings: Record<string, unknown>): Promise<QualityScorer> {
+async function scorerFor(o: EvalReportOptions, settings: CollectSettings): Promise<QualityScorer> {
   if (o.scorer !== undefined) return loadScorer(o.scorer);
   if (settings.scorer === worldJudgeScorer.name) return worldJudgeScorer;
   throw new Error(
@@ -86,10 +87,11 @@ const criterionOf = (r: RewardConfig) =>
   r.kind === 'threshold' ? `score > ${r.threshold}` : `the top-${r.topK}`;
 
 /** A note when a database was collected with another model than the one generating here, or none. */
-function otherModel(file: string, settings: Record<string, unknown>, modelDir: string): string[] {
-  return resolve(String(settings.model)) === resolve(modelDir)
+function otherModel(file: string, settings: CollectSettings, modelDir: string): string[] {
+  const collectedWith = settingsModelDir(file, settings);
+  return collectedWith === resolve(modelDir)
     ? []
-    : [`${file} was collected with ${settings.model}; the images here come from ${resolve(modelDir)}.`];
+    : [`${file} was collected with ${collectedWith}; the images here come from ${resolve(modelDir)}.`];
 }
 
 /** Everything one run of Tables 1, 3 and 4 shares. */
@@ -135,7 +137,7 @@ export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: stri
   const selector = await StepSelector.load(o.policy);
   const collected = readCollected(o.db, steps);
   const { settings } = collected;
-  const modelDir = o.model ?? String(settings.model);
+  const modelDir = o.model ?? settingsModelDir(o.db, settings);
   const pipe = await Text2ImagePipeline.load(modelDir);
   const nets = await loadMetricNets(o.clip, o.classifier);
   try {

@@ -1,12 +1,11 @@
 import { type PromptScores, partLookup, policyDataset, scoresByPrompt } from '../collect/dataset.js';
-import { readCollectDb } from '../collect/store.js';
+import { type CollectSettings, readCollectDb } from '../collect/store.js';
 import type { Text2ImagePipeline } from '../pipelines/text2img.js';
 import { type DataSplit, type PolicyDataset, splitByPrompt } from '../policy/dataset.js';
-import type { SchedulerKind } from '../schedulers/index.js';
 import type { RunOptions } from './run-steps.js';
 
 export interface Collected {
-  settings: Record<string, unknown>;
+  settings: CollectSettings;
   /** Prompts with a score at every step count asked for, in prompt-id order. */
   prompts: PromptScores[];
   /**
@@ -67,10 +66,10 @@ export function promptSet(db: CollectDb, rows: readonly number[], batchSize: num
   const picked = rows.map((r) => prompts[r]);
   return {
     prompts: picked.map((p) => p.prompt),
-    seeds: picked.map((p) => Number(settings.seed) + p.promptId),
+    seeds: picked.map((p) => p.seed),
     run: {
-      scheduler: settings.scheduler as SchedulerKind,
-      guidanceScale: Number(settings.guidance),
+      scheduler: settings.scheduler,
+      guidanceScale: settings.guidance,
       batchSize,
     },
   };

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { CollectStore } from '../../src/collect/store.js';
 import { Rng } from '../../src/util/random.js';
 import { describe, sampleScene } from '../../src/worlds/shapes/index.js';
-import { runCli } from '../cli/run-cli.js';
+import { runCli, runCliAsync } from '../cli/run-cli.js';
 import { buildTinySdFolder } from '../fixtures/tiny-sd.js';
 
 const root = mkdtempSync(join(tmpdir(), 'adadiff-resume-'));
@@ -45,7 +45,7 @@ const args = (db: string) => [
 ];
 
 function rows(db: string) {
-  const store = new CollectStore(db);
+  const store = CollectStore.read(db);
   const out = store.records().map(({ seconds, ...r }) => r);
   store.close();
   return out;
@@ -110,4 +110,44 @@ test('collect killed with SIGKILL resumes with no lost and no duplicate row', as
   const retrained = runCli(args(killed));
   assert.equal(retrained.code, 1);
   assert.match(retrained.stderr, /modelWeights: database has "[0-9a-f]{16}", asked "[0-9a-f]{16}"/);
+});
+
+test('an edited prompt file resumes by prompt: a line inserted at the top is the only one collected', () => {
+  const file = join(root, 'edited.txt');
+  const db = join(root, 'edited.sqlite');
+  const lines = readFileSync(prompts, 'utf8').split('\n').slice(0, 4);
+  writeFileSync(file, lines.join('\n'));
+  const run = () => runCli(['collect', '--prompts', file, ...args(db).slice(3)]);
+  assert.match(run().stdout, /4 prompts collected, 0 already there/);
+  const before = rows(db);
+  writeFileSync(file, ['a big red circle', ...lines.reverse()].join('\n'));
+  const again = run();
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /1 prompts collected, 4 already there/);
+  const after = rows(db);
+  assert.equal(after.length, 5 * 3);
+  assert.deepEqual(
+    new Set(after.map((r) => r.prompt)),
+    new Set(readFileSync(file, 'utf8').split('\n')),
+    'the database holds what the file says',
+  );
+  assert.deepEqual(
+    after.filter((r) => r.prompt !== 'a big red circle'),
+    before,
+    'the rows already there are untouched',
+  );
+});
+
+test('two collectors on one database share the work, and together store what one run stores', async () => {
+  const db = join(root, 'shared.sqlite');
+  const [a, b] = await Promise.all([runCliAsync(args(db)), runCliAsync(args(db))]);
+  assert.equal(a.code, 0, a.stderr);
+  assert.equal(b.code, 0, b.stderr);
+  const collected = [a, b].map((r) => Number(/(\d+) prompts collected/.exec(r.stdout)?.[1]));
+  assert.equal(collected[0] + collected[1], N, `${a.stdout} / ${b.stdout}`);
+  assert.deepEqual(
+    rows(db),
+    rows(join(root, 'whole.sqlite')),
+    'the same rows, bit for bit, as one uninterrupted run',
+  );
 });

@@ -15,7 +15,7 @@ test("a collect database keeps the weights' hashes: files are read again only wh
   writeFileSync(join(model, 'unet', 'model.onnx'), 'graph');
   writeFileSync(join(model, 'unet', 'config.json'), '{}');
   writeFileSync(join(model, 'text_encoder', 'model.onnx'), 'text');
-  const store = new CollectStore(join(root, 'collect.sqlite'));
+  const store = CollectStore.open(join(root, 'collect.sqlite'));
   try {
     const first = await modelFingerprint(model, store.hashCache());
     assert.equal(first.hashed.length, 3, 'every weight file, no config');

@@ -13,6 +13,7 @@ function scores(promptId: number, best: number): PromptScores {
   return {
     promptId,
     prompt: PROMPTS[promptId],
+    seed: promptId,
     scores: STEPS.map((s) => (s === best ? 1 : -promptId)),
     seconds: STEPS.map((s) => s / 100),
   };
