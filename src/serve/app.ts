@@ -66,6 +66,16 @@ export function buildServer(
     referenceSteps: config.referenceSteps,
   });
 
+  // Once closing, each answer also closes its connection: a client's idle keep-alive connection
+  // would otherwise hold the shutdown until its timeout.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     // The route pattern, not the URL, so that stray paths do not each make a new series.
     const route = request.routeOptions.url ?? 'unmatched';
