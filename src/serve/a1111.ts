@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import type { SchedulerKind } from '../schedulers/index.js';
 import type { ServeConfig } from './config.js';
-import { badRequest } from './errors.js';
+import { badRequest, textField } from './errors.js';
 import type { ImageJob, ImageJobResult, LoadedModel } from './generation.js';
 
 const MAX_STEPS = 1000;
@@ -32,7 +32,7 @@ export function txt2imgRequestSchema(config: ServeConfig) {
     .min(1)
     .max(config.maxImages)
     .nullish();
-  const text = z.string({ error: 'expected text' }).max(config.maxPromptChars).nullish();
+  const text = textField(config.maxPromptChars).nullish();
   const side = z
     .number({ error: `expected an integer from 1 to ${MAX_SIDE}` })
     .int()

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 /** A request the server will not serve as asked: its status, and the body field at fault if any. */
 export class HttpError extends Error {
@@ -54,3 +54,7 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.outp
   const path = issue.code === 'unrecognized_keys' ? [issue.keys[0]] : issue.path;
   throw badRequest(path.length > 0 ? path.map(String).join('.') : 'body', issue.message);
 }
+
+/** A prompt-like text field; its length limit has words of its own (a schema's message covers its checks too). */
+export const textField = (maxChars: number) =>
+  z.string({ error: 'expected text' }).max(maxChars, { error: `expected at most ${maxChars} characters` });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_GUIDANCE_SCALE } from '../pipelines/text2img.js';
 import type { ServeConfig } from './config.js';
+import { textField } from './errors.js';
 import type { ImageJob, ImageJobResult } from './generation.js';
 
 const MAX_STEPS = 1000;
@@ -10,8 +11,8 @@ const MAX_SEED = 2 ** 32 - 1;
 export function imagesRequestSchema(config: ServeConfig) {
   const stepsError = `expected "auto" or an integer from 1 to ${MAX_STEPS}`;
   const shape = {
-    prompt: z.string({ error: 'expected text' }).max(config.maxPromptChars),
-    negativePrompt: z.string({ error: 'expected text' }).max(config.maxPromptChars).default(''),
+    prompt: textField(config.maxPromptChars),
+    negativePrompt: textField(config.maxPromptChars).default(''),
     steps: z
       .union([
         z.literal('auto', { error: stepsError }),
