@@ -66,7 +66,7 @@ $('form').addEventListener('submit', async (e) => {
   .sub { color: #666; margin-top: 0; }
   form { display: grid; gap: 0.6rem; grid-template-columns: 1fr auto auto; align-items: end; }
   label { display: grid; gap: 0.2rem; font-weight: 600; }
-  input, select, button { font: inherit; padding: 0.45rem 0.6rem; }
+  input, select, button { font: inherit; font-weight: normal; padding: 0.45rem 0.6rem; }
   button { cursor: pointer; }
   #result { display: flex; gap: 1.5rem; margin-top: 1.5rem; align-items: flex-start; }
   #image { width: 256px; height: 256px; background: #eee; border: 1px solid #ccc; }
