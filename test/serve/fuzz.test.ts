@@ -118,7 +118,7 @@ test('fuzzed bodies on both POST routes get 4xx answers naming the field, never 
       count(res.status);
       const shown = `${route} ${type} ${String(body.slice(0, 40))}`;
       assert.ok([400, 413, 415].includes(res.status), `${shown}: ${res.status}`);
-      const answer = await res.json();
+      const answer = (await res.json()) as { field: string; detail: string };
       assert.ok(answer.detail.startsWith(`${answer.field}: `), `${shown}: ${answer.detail}`);
     }
   }

@@ -29,7 +29,9 @@ test('the page at / generates in headless Chromium: image, steps chosen, time sa
     assert.equal(await page.locator('#steps').inputValue(), 'auto');
     await page.fill('#prompt', 'a big red circle on a white background');
     await page.click('#go');
-    await page.waitForFunction(() => document.getElementById('steps-chosen')?.textContent !== '-');
+    // In-page code as text: the tests are compiled without the DOM's types.
+    const text = (id: string) => `document.getElementById('${id}').textContent`;
+    await page.waitForFunction(`${text('steps-chosen')} !== '-'`);
 
     const chosen = await page.locator('#steps-chosen').textContent();
     assert.match(chosen!, /^(10|20|30|40|50) \(chosen by the policy\)$/);
@@ -40,10 +42,9 @@ test('the page at / generates in headless Chromium: image, steps chosen, time sa
       (await page.locator('#saved').textContent())!,
       new RegExp(`^${50 - steps} steps, about \\d+ ms \\(\\d+% of the time 50 steps would take\\)$`),
     );
-    const size = await page.$eval('#image', (img) => [
-      (img as HTMLImageElement).naturalWidth,
-      (img as HTMLImageElement).naturalHeight,
-    ]);
+    const size = await page.evaluate(
+      "[document.getElementById('image').naturalWidth, document.getElementById('image').naturalHeight]",
+    );
     assert.deepEqual(size, [32, 32]);
     assert.equal(await page.locator('#error').textContent(), '');
     await page.screenshot({ path: SCREENSHOT });
@@ -52,11 +53,11 @@ test('the page at / generates in headless Chromium: image, steps chosen, time sa
     // A fixed step count, and a bad request shown as the server's message.
     await page.selectOption('#steps', '10');
     await page.click('#go');
-    await page.waitForFunction(() => document.getElementById('steps-chosen')?.textContent?.startsWith('10 '));
+    await page.waitForFunction(`${text('steps-chosen')}.startsWith('10 ')`);
     assert.equal(await page.locator('#probabilities').textContent(), 'not used');
     await page.fill('#prompt', 'x'.repeat(5000));
     await page.click('#go');
-    await page.waitForFunction(() => document.getElementById('error')?.textContent !== '');
+    await page.waitForFunction(`${text('error')} !== ''`);
     assert.equal(await page.locator('#error').textContent(), 'prompt: expected at most 4000 characters');
     assert.deepEqual(problems, []);
     assert.deepEqual(refused, ['400 /v1/images']);
