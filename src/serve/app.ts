@@ -4,11 +4,12 @@ import Fastify, {
   type FastifyError,
   type FastifyInstance,
   type FastifyReply,
+  type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
 import { samplerList, sdModels, txt2imgJob, txt2imgRequestSchema, txt2imgResponse } from './a1111.js';
 import type { ServeConfig } from './config.js';
-import { badRequest, HttpError, parseBody } from './errors.js';
+import { badRequest, clientGone, HttpError, parseBody } from './errors.js';
 import {
   checkSteps,
   type ImageJob,
@@ -23,7 +24,7 @@ import { GenerationQueue, QueueFullError } from './queue.js';
 
 /** The answer to every refused request: FastAPI's `detail` (what A1111 clients print), and the field at fault. */
 const errorBody = (status: number, field: string | null, detail: string) => ({
-  error: STATUS_CODES[status] ?? 'Error',
+  error: STATUS_CODES[status] ?? 'Client Closed Request',
   field,
   detail,
 });
@@ -76,11 +77,12 @@ export function buildServer(
     if (closing) reply.header('connection', 'close');
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  const countRequest = (request: FastifyRequest, status: number, ms: number) =>
     // The route pattern, not the URL, so that stray paths do not each make a new series.
-    const route = request.routeOptions.url ?? 'unmatched';
-    metrics.observeRequest(route, request.method, reply.statusCode, reply.elapsedTime / 1000);
-  });
+    metrics.observeRequest(request.routeOptions.url ?? 'unmatched', request.method, status, ms / 1000);
+  app.addHook('onResponse', async (request, reply) =>
+    countRequest(request, reply.statusCode, reply.elapsedTime),
+  );
 
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send(errorBody(404, null, `no route ${request.method} ${request.url.split('?')[0]}`)),
@@ -106,6 +108,7 @@ export function buildServer(
 
   /** Runs a job in the queue for one request; it stops when its client leaves or its time is up. */
   async function generate(
+    request: FastifyRequest,
     reply: FastifyReply,
     job: ImageJob,
   ): Promise<{ res: ImageJobResult; queueMs: number }> {
@@ -116,9 +119,14 @@ export function buildServer(
       );
     }
     checkSteps(model, job);
+    // The response closing before its end is the client leaving. (Fastify's request.signal, and so its
+    // handlerTimeout, follow the request stream, which Node 20 closes as soon as the body is read; and
+    // an answer that never went out runs no onResponse.)
     const left = new AbortController();
     reply.raw.on('close', () => {
-      if (!reply.raw.writableEnded) left.abort(new Error('the client closed the connection'));
+      if (reply.raw.writableEnded) return;
+      left.abort(clientGone());
+      countRequest(request, 499, reply.elapsedTime);
     });
     const signal = AbortSignal.any([left.signal, AbortSignal.timeout(config.timeLimitMs)]);
     const arrived = performance.now();
@@ -172,14 +180,14 @@ export function buildServer(
 
   app.post('/v1/images', async (request, reply) => {
     const job = imagesJob(parseBody(imagesSchema, request.body), randomSeed);
-    const { res, queueMs } = await generate(reply, job);
+    const { res, queueMs } = await generate(request, reply, job);
     return imagesResponse(res, config.referenceSteps, queueMs);
   });
 
   app.post('/sdapi/v1/txt2img', async (request, reply) => {
     const req = parseBody(txt2imgSchema, request.body);
     const plan = txt2imgJob(req, model, config.maxImages, randomSeed);
-    const { res } = await generate(reply, plan.job);
+    const { res } = await generate(request, reply, plan.job);
     return txt2imgResponse(req, plan, res, model, config.referenceSteps);
   });
 

@@ -11,6 +11,12 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * The reason a request's generation stops when its client disconnects: nginx's 499 "client closed
+ * request", so that no one reads it as the server's failure (nobody is there to read it).
+ */
+export const clientGone = (): HttpError => new HttpError(499, null, 'the client closed the connection');
+
 export const badRequest = (field: string, message: string): HttpError =>
   new HttpError(400, field, `${field}: ${message}`);
 

@@ -28,6 +28,10 @@ test('a client that disconnects mid-generation stops its denoising and frees its
   const text = await metricsText(url);
   assert.equal(metric(text, 'adadiff_generations_total{outcome="aborted"}'), 1);
   assert.equal(metric(text, 'adadiff_generations_total{outcome="ok"}'), 1);
+  // Counted as the client's leaving (nginx's 499), not as a failure of the server.
+  const byStatus = (status: number) =>
+    metric(text, `adadiff_http_requests_total{route="/v1/images",method="POST",status="${status}"}`);
+  assert.deepEqual([byStatus(200), byStatus(499), byStatus(500)], [1, 1, 0]);
   // The stopped job's 999 steps were never counted as an image made.
   assert.equal(metric(text, 'adadiff_steps_count{mode="fixed"}'), 1);
   assert.deepEqual(await queueState(url), { running: 0, waiting: 0, capacity: 4 });
