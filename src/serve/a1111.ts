@@ -140,18 +140,17 @@ export function resolveSampler(req: Txt2ImgRequest): ResolvedSampler {
  * be it or the same whole multiple of it, and the image is then enlarged by nearest neighbour.
  */
 export function resolveScale(req: Txt2ImgRequest, imageSize: number): number {
-  const scaleOf = (field: 'width' | 'height'): number => {
-    const side = req[field] ?? imageSize;
-    if (side % imageSize !== 0)
-      throw badRequest(
-        field,
-        `expected ${imageSize}, the model's image size, or a multiple of it (got ${side})`,
-      );
-    return side / imageSize;
-  };
-  const scale = scaleOf('width');
-  if (scaleOf('height') !== scale)
-    throw badRequest('height', `expected ${scale * imageSize}, the same as width (got ${req.height})`);
+  const side = (field: 'width' | 'height') => req[field] ?? imageSize;
+  if (side('width') % imageSize !== 0)
+    throw badRequest(
+      'width',
+      `expected ${imageSize}, the model's image size, or a multiple of it (got ${side('width')})`,
+    );
+  const scale = side('width') / imageSize;
+  if (side('height') !== side('width')) {
+    const got = req.height ?? `none, which means ${imageSize}`;
+    throw badRequest('height', `expected ${side('width')}, the same as width (got ${got})`);
+  }
   return scale;
 }
 

@@ -200,6 +200,8 @@ test('A1111 width and height are checked against the model; send_images false se
   assert.equal(odd.body.detail, "width: expected 32, the model's image size, or a multiple of it (got 500)");
   const unequal = await run({ width: 64, height: 32 });
   assert.equal(unequal.body.detail, 'height: expected 64, the same as width (got 32)');
+  const widthOnly = await run({ width: 64 });
+  assert.equal(widthOnly.body.detail, 'height: expected 64, the same as width (got none, which means 32)');
   const tooMany = await run({ batch_size: 4, n_iter: 3 });
   assert.equal(tooMany.body.field, 'n_iter');
   const unschedulable = await run({ steps: 1000 });
