@@ -11,6 +11,7 @@ import { registerEval } from './eval.js';
 import { registerGenerate } from './generate.js';
 import { registerPolicy } from './policy.js';
 import { registerSelect } from './select.js';
+import { registerServe } from './serve.js';
 import { registerWorldCommands } from './world.js';
 import { registerWorldData } from './world-data.js';
 import { registerFeatureNetCommands } from './world-feature-nets.js';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerEval(program);
   registerDiffReports(program);
+  registerServe(program);
   registerWorldCommands(program);
   const world = program.commands.find((c) => c.name() === 'world')!;
   registerWorldData(world);

@@ -34,6 +34,8 @@ export interface DenoiseOptions {
   /** Seed of the eta noise stream. */
   noiseSeed?: number;
   onStep?: (done: number, total: number) => void;
+  /** Checked before each step, so a caller that gave up (a server's client that left) stops the loop. */
+  signal?: AbortSignal;
 }
 
 export interface GenerateRequest extends Omit<DenoiseOptions, 'noiseSeed'> {
@@ -154,6 +156,7 @@ export class Text2ImagePipeline {
     const stepMs: number[] = [];
     const total = scheduler.timesteps.length;
     for (let i = 0; i < total; i++) {
+      opts.signal?.throwIfAborted();
       const t0 = performance.now();
       const t = scheduler.timesteps[i];
       const input = scheduler.scaleModelInput(sample, t);

@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import sharp from 'sharp';
 
 /** Debian's Chromium; Playwright's own browser downloads are not used. */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
-// Headless, offline and quiet: the page opens from disk and needs nothing else.
+// Headless, offline and quiet: the pages come from disk or loopback and need nothing else.
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -42,21 +42,25 @@ async function isBlank(png: Buffer): Promise<boolean> {
   return channels.every((c) => c.min === c.max);
 }
 
+/** Debian's Chromium, headless; fails, saying how to install it, when it is missing. */
+export async function launchChromium(executablePath = CHROMIUM_PATH, timeout = 60_000): Promise<Browser> {
+  if (!existsSync(executablePath))
+    throw new Error(
+      `Chromium is not at ${executablePath}; the browser checks need it. ` +
+        'On Debian or Ubuntu: apt-get update && apt-get install -y chromium',
+    );
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout });
+}
+
 /** Opens a report page from disk in headless Chromium, as a reader would, and reports what did not render. */
 export async function checkReportInBrowser(
   htmlPath: string,
   opts: BrowserCheckOptions = {},
 ): Promise<BrowserCheck> {
-  const executablePath = opts.executablePath ?? CHROMIUM_PATH;
-  if (!existsSync(executablePath))
-    throw new Error(
-      `Chromium is not at ${executablePath}; the report's browser check needs it. ` +
-        'On Debian or Ubuntu: apt-get update && apt-get install -y chromium',
-    );
   const screenshot = opts.screenshot ?? join(dirname(htmlPath), 'screenshot.png');
   const timeout = opts.timeoutMs ?? 60_000;
   const problems: string[] = [];
-  const browser = await chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout });
+  const browser = await launchChromium(opts.executablePath, timeout);
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(timeout);

@@ -122,6 +122,24 @@ test('DPM-Solver++ and DDIM with eta > 0 run, and eta noise is seeded', async ()
   assert.ok(maxAbsDiff(e1.images[0].chw, ddim.images[0].chw) > 0);
 });
 
+test('an abort signal stops the denoising loop before its next step', async () => {
+  const controller = new AbortController();
+  const done: number[] = [];
+  const run = pipe.generate({
+    prompts: ['a red circle'],
+    steps: 10,
+    signal: controller.signal,
+    onStep: (n) => {
+      done.push(n);
+      if (n === 2) controller.abort(new Error('client left'));
+    },
+  });
+  await assert.rejects(run, /client left/);
+  assert.deepEqual(done, [1, 2]);
+  const already = AbortSignal.abort(new Error('gone before it started'));
+  await assert.rejects(pipe.generate({ prompts: ['x'], steps: 3, signal: already }), /gone before/);
+});
+
 test('over-long prompts are truncated with a warning, not an error', async () => {
   const long = Array.from({ length: 120 }, (_, i) => `word${i}`).join(' ');
   const res = await pipe.generate({ prompts: ['short', long], steps: 1 });
