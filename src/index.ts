@@ -1,9 +1,9 @@
 export * from './models/index.js';
 export { DEFAULT_MODEL_DIR } from './paths.js';
-export { generateAdaptive } from './pipelines/adaptive.js';
 export * from './pipelines/guidance.js';
 export * from './pipelines/latents.js';
 export * from './pipelines/text2img.js';
+export { generateAdaptive } from './policy/adaptive.js';
 export { PAPER_DEFAULTS } from './policy/config.js';
 export { oracleIndex, type RewardConfig, rewards } from './policy/reward.js';
 export { loadSelector, StepSelector } from './policy/selector.js';

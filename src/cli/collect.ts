@@ -6,7 +6,7 @@ import { modelFingerprint } from '../models/fingerprint.js';
 import { DEFAULT_GUIDANCE_SCALE, Text2ImagePipeline } from '../pipelines/text2img.js';
 import { PAPER_DEFAULTS } from '../policy/config.js';
 import { readPromptFile } from '../prompts/prompt-file.js';
-import { loadScorer } from '../quality/index.js';
+import { loadScorer } from '../worlds/index.js';
 import { intFlag, numberFlag, parseFlags } from './errors.js';
 import { modelOption } from './options.js';
 import { Progress } from './progress.js';

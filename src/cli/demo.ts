@@ -7,9 +7,9 @@ import { runWithSteps } from '../eval/run-steps.js';
 import { DEFAULT_MODEL_DIR } from '../paths.js';
 import { DEFAULT_GUIDANCE_SCALE, Text2ImagePipeline } from '../pipelines/text2img.js';
 import { loadSelector } from '../policy/selector.js';
-import { worldJudgeScorer } from '../quality/world-judge.js';
 import { escapeHtml, htmlPage } from '../report/html.js';
 import { encodePng } from '../util/image.js';
+import { worldJudgeScorer } from '../worlds/index.js';
 import { HELD_OUT_SEED, type WorldPrompt, worldPromptSet } from '../worlds/shapes/prompt-sets.js';
 import { intFlag, parseFlags } from './errors.js';
 

@@ -13,7 +13,7 @@ import { networkConfig } from '../policy/network.js';
 import { autoGamma, oracleIndex, type RewardConfig } from '../policy/reward.js';
 import { StepSelector } from '../policy/selector.js';
 import { type TrainOptions, trainPolicy } from '../policy/train.js';
-import { loadScorer } from '../quality/index.js';
+import { loadScorer } from '../worlds/index.js';
 import { stepSetFlag } from './collect.js';
 import { intFlag, numberFlag, parseFlags } from './errors.js';
 import { modelOption } from './options.js';

@@ -1,4 +1,4 @@
-import { runWithSteps } from '../eval/run-steps.js';
+import { generateAtSteps } from '../pipelines/per-prompt-steps.js';
 import type { Text2ImagePipeline } from '../pipelines/text2img.js';
 import type { Prompt } from '../prompts/prompt-file.js';
 import type { QualityScorer } from '../quality/scorer.js';
@@ -81,18 +81,14 @@ async function generateBatch(
   const seeds = batch.map((p) => p.seed);
   const records: CollectedRecord[] = [];
   for (const steps of opts.steps) {
-    const run = await runWithSteps(
-      pipeline,
-      scorer,
-      texts,
+    const run = await generateAtSteps(pipeline, {
+      prompts: texts,
       seeds,
-      texts.map(() => steps),
-      {
-        scheduler: opts.scheduler,
-        guidanceScale: opts.guidanceScale,
-        batchSize: batch.length,
-      },
-    );
+      steps: texts.map(() => steps),
+      scheduler: opts.scheduler,
+      guidanceScale: opts.guidanceScale,
+    });
+    const scores = await scorer.score(texts, run.images);
     batch.forEach((p, i) => {
       records.push({
         promptId: p.id,
@@ -100,9 +96,9 @@ async function generateBatch(
         seed: p.seed,
         scheduler: opts.scheduler,
         steps,
-        score: run.scores[i].total,
-        parts: run.scores[i].parts,
-        seconds: run.seconds / batch.length,
+        score: scores[i].total,
+        parts: scores[i].parts,
+        seconds: run.seconds[i],
       });
     });
   }

@@ -1,5 +1,5 @@
-import { judge } from '../worlds/shapes/index.js';
-import type { QualityScorer } from './scorer.js';
+import type { QualityScorer } from '../../quality/scorer.js';
+import { judge } from './judge.js';
 
 /** The shapes world's judge as a quality scorer; a fully correct image also scores parts.success = 1. */
 export const worldJudgeScorer: QualityScorer = {
