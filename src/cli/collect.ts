@@ -29,7 +29,7 @@ const CollectFlags = z.object({
   model: z.string().min(1),
   scorer: z.string().min(1),
   steps: stepSetFlag,
-  scheduler: z.enum(['ddim', 'dpm']),
+  scheduler: z.enum(['ddim', 'dpm']).optional(),
   guidance: numberFlag,
   seed: intFlag(0, 2 ** 31 - 1),
   batch: intFlag(1, 256),
@@ -48,7 +48,7 @@ export function registerCollect(program: Command) {
     .addOption(modelOption())
     .option('--scorer <name|dir>', '"world" (the shapes judge) or an ONNX reward-model folder', 'world')
     .option('--steps <list>', 'the step set S', PAPER_DEFAULTS.steps.join(','))
-    .option('--scheduler <name>', 'ddim or dpm', 'ddim')
+    .option('--scheduler <name>', "ddim or dpm; default: the one the model's scheduler config names")
     .option('--guidance <scale>', 'classifier-free guidance scale', String(DEFAULT_GUIDANCE_SCALE))
     .option('--seed <n>', "a prompt's noise seed is this plus a hash of its text, at every step count", '0')
     .option('--batch <n>', 'prompts per batch', '16')
@@ -57,6 +57,7 @@ export function registerCollect(program: Command) {
       const prompts = readPromptFile(flags.prompts, flags.column).slice(0, flags.limit);
       const pipeline = await Text2ImagePipeline.load(flags.model);
       const scorer = await loadScorer(flags.scorer);
+      const scheduler = flags.scheduler ?? pipeline.defaultScheduler;
       const store = CollectStore.open(flags.db);
       try {
         store.bindSettings({
@@ -64,7 +65,7 @@ export function registerCollect(program: Command) {
           modelWeights: (await modelFingerprint(flags.model, store.hashCache())).fingerprint,
           scorer: scorer.name,
           steps: flags.steps,
-          scheduler: flags.scheduler,
+          scheduler,
           guidance: flags.guidance,
           seed: flags.seed,
         });
@@ -72,7 +73,7 @@ export function registerCollect(program: Command) {
         let started = false;
         const outcome = await collect(pipeline, scorer, prompts, store, {
           steps: flags.steps,
-          scheduler: flags.scheduler,
+          scheduler,
           guidanceScale: flags.guidance,
           seed: flags.seed,
           batchSize: flags.batch,

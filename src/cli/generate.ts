@@ -20,7 +20,7 @@ const GenerateFlags = z.object({
     .refine((v) => v === 'auto' || (/^\d+$/.test(v) && +v >= 1 && +v <= 1000), 'expected 1 to 1000 or "auto"')
     .transform((v) => (v === 'auto' ? ('auto' as const) : Number(v))),
   policy: z.string().optional(),
-  scheduler: z.enum(['ddim', 'dpm']),
+  scheduler: z.enum(['ddim', 'dpm']).optional(),
   guidance: numberFlag.pipe(z.number().min(0, 'expected at least 0')),
   eta: numberFlag.pipe(z.number().min(0).max(1)),
   seed: intFlag(0, 2 ** 32 - 1),
@@ -67,7 +67,10 @@ export function registerGenerate(program: Command) {
       '50',
     )
     .option('--policy <dir>', "step-selection policy for --steps auto (default: the model folder's policy/)")
-    .option('--scheduler <name>', 'ddim or dpm (DPM-Solver++)', 'ddim')
+    .option(
+      '--scheduler <name>',
+      "ddim or dpm (DPM-Solver++); default: the one the model's scheduler config names",
+    )
     .option(
       '--guidance <scale>',
       'classifier-free guidance scale (<= 1 turns it off)',
@@ -84,7 +87,12 @@ export function registerGenerate(program: Command) {
       const pipeline = await Text2ImagePipeline.load(flags.model, { executionProvider: flags.provider });
       // On stderr, so stdout keeps its one summary line; a config the sampler cannot take fails here.
       console.error(
-        describeScheduler(resolveSchedulerConfig(flags.scheduler, pipeline.model.schedulerConfig)),
+        describeScheduler(
+          resolveSchedulerConfig(
+            flags.scheduler ?? pipeline.defaultScheduler,
+            pipeline.model.schedulerConfig,
+          ),
+        ),
       );
       const prompts = flags.prompt.flatMap((p) => Array<string>(flags.batch).fill(p));
       const common = {

@@ -1,6 +1,7 @@
 /**
- * Loads a Stable Diffusion model folder in the diffusers / Optimum ONNX layout (model_index.json,
- * tokenizer/, text_encoder/, unet/, vae_decoder/, scheduler/) and resolves everything the pipeline
+ * Loads a Stable Diffusion model folder in the diffusers / Optimum ONNX layout (model_index.json
+ * naming its components, each in the folder of its name: tokenizer/, text_encoder/, unet/,
+ * vae_decoder/, scheduler/) and resolves everything the pipeline
  * needs to feed the three sessions: tensor names, dtypes, channel counts and sizes. Every mismatch
  * is found here, as a ModelFolderError naming the file, instead of deep inside a denoising loop.
  */
@@ -65,6 +66,25 @@ export interface LoadOptions {
 }
 
 const jsonObject = z.record(z.string(), z.unknown(), { error: 'expected a JSON object' });
+
+/** The components a text-to-image pipeline composes, each named in model_index.json and in its own folder. */
+const PIPELINE_COMPONENTS = ['tokenizer', 'text_encoder', 'unet', 'vae_decoder', 'scheduler'] as const;
+
+/**
+ * model_index.json as diffusers writes it: the pipeline's class and, per component, its [library,
+ * class] (null for one the export leaves out, as safety_checker often is).
+ */
+const modelIndexSchema = jsonObject.superRefine((index, ctx) => {
+  for (const name of PIPELINE_COMPONENTS) {
+    const entry = index[name];
+    if (!Array.isArray(entry) || entry.length !== 2 || entry.some((v) => typeof v !== 'string'))
+      ctx.addIssue({
+        code: 'custom',
+        path: [name],
+        message: `expected the ${name} component as [library, class]${entry === undefined ? ', found none' : ''}`,
+      });
+  }
+});
 const positiveInt = z.number().int().positive();
 const unetConfigSchema = z.looseObject({
   in_channels: positiveInt.optional(),
@@ -207,7 +227,7 @@ function checkCompatible(folder: Omit<ModelFolder, 'tokenizer' | 'release'>, max
 
 export async function loadModelFolder(dir: string, opts: LoadOptions = {}): Promise<ModelFolder> {
   const provider = opts.executionProvider ?? 'cpu';
-  const modelIndex = await readJson(join(dir, 'model_index.json'), jsonObject);
+  const modelIndex = await readJson(join(dir, 'model_index.json'), modelIndexSchema);
   const schedulerConfig = await readJson(join(dir, 'scheduler', 'scheduler_config.json'), jsonObject);
   const loaded: OnnxModel[] = [];
   const load = async (component: string) => {

@@ -4,8 +4,8 @@ import { intTensor } from '../models/onnx-model.js';
 import { createScheduler, type SchedulerKind } from '../schedulers/index.js';
 import type { RgbImage } from '../util/image.js';
 import { Rng } from '../util/random.js';
-import { applyGuidance } from './guidance.js';
 import { initialLatents } from './latents.js';
+import { type Denoiser, guided, sample } from './sample.js';
 
 /** Text features c = tau(p) of a batch of prompts, kept because the step-selection policy reads them. */
 export interface TextFeatures {
@@ -84,6 +84,15 @@ export class Text2ImagePipeline {
     return new Text2ImagePipeline(await loadModelFolder(dir, opts));
   }
 
+  /**
+   * The sampler the folder's scheduler names: DPM-Solver++ for a DPMSolverMultistepScheduler, DDIM
+   * for any other (a PNDM or Euler config drives DDIM, as diffusers' from_config would).
+   */
+  get defaultScheduler(): SchedulerKind {
+    const named = this.model.schedulerConfig._class_name ?? (this.model.modelIndex.scheduler as string[])[1];
+    return named === 'DPMSolverMultistepScheduler' ? 'dpm' : 'ddim';
+  }
+
   /** Elements of one image's latent, C * H * W. */
   get latentSize(): number {
     const { inChannels, sampleSize } = this.model.unet;
@@ -130,48 +139,42 @@ export class Text2ImagePipeline {
   }
 
   /**
-   * Runs the scheduler loop from z_T to z_0. `latents` holds the batch's initial noise and is not
-   * modified. Returns the final latents and the wall time of each step.
+   * Samples z_0 from z_T (`latents`, not modified) with the UNet as the denoiser, wrapped in
+   * classifier-free guidance when the scale is above 1. Returns z_0 and the wall time of each step.
    */
   async denoise(latents: Float32Array, encoded: EncodedPrompts, opts: DenoiseOptions) {
-    const { unet, schedulerConfig } = this.model;
     const batch = encoded.cond.dims[0];
     const guidance = opts.guidanceScale ?? DEFAULT_GUIDANCE_SCALE;
     const useCfg = guidance > 1;
     if (useCfg && !encoded.uncond) throw new Error('guidance scale > 1 needs unconditional features');
-    const scheduler = createScheduler(opts.scheduler ?? 'ddim', schedulerConfig);
+    const scheduler = createScheduler(opts.scheduler ?? this.defaultScheduler, this.model.schedulerConfig);
     scheduler.setTimesteps(opts.steps);
-    const rng = opts.eta ? new Rng(opts.noiseSeed ?? 0) : undefined;
+    const context = useCfg
+      ? concat((encoded.uncond as TextFeatures).data, encoded.cond.data)
+      : encoded.cond.data;
+    const unet = this.unetDenoiser(context, useCfg ? 2 * batch : batch, encoded.cond.dims);
+    return sample(scheduler, useCfg ? guided(unet, batch, guidance) : unet, latents, {
+      eta: opts.eta,
+      generator: opts.eta ? new Rng(opts.noiseSeed ?? 0) : undefined,
+      onStep: opts.onStep,
+      signal: opts.signal,
+    });
+  }
 
+  /** The UNet session as a denoiser of `rows` latents against a fixed text context. */
+  private unetDenoiser(context: Float32Array, rows: number, [, tokens, dim]: TextFeatures['dims']): Denoiser {
+    const { unet } = this.model;
     const { inChannels: c, sampleSize: s } = unet;
-    const rows = useCfg ? 2 * batch : batch;
-    const context = useCfg ? concat(encoded.uncond!.data, encoded.cond.data) : encoded.cond.data;
-    const contextTensor = new ort.Tensor('float32', context, [
-      rows,
-      encoded.cond.dims[1],
-      encoded.cond.dims[2],
-    ]);
-
-    let sample: Float32Array = Float32Array.from(latents);
-    const stepMs: number[] = [];
-    const total = scheduler.timesteps.length;
-    for (let i = 0; i < total; i++) {
-      opts.signal?.throwIfAborted();
-      const t0 = performance.now();
-      const t = scheduler.timesteps[i];
-      const input = scheduler.scaleModelInput(sample, t);
+    const contextTensor = new ort.Tensor('float32', context, [rows, tokens, dim]);
+    return async (x, t) => {
       const out = await unet.run({
-        [unet.sampleInput]: new ort.Tensor('float32', useCfg ? concat(input, input) : input, [rows, c, s, s]),
+        [unet.sampleInput]: new ort.Tensor('float32', x, [rows, c, s, s]),
         [unet.timestepInput]: timestepTensor(unet, t, rows),
         [unet.contextInput]: contextTensor,
       });
-      const raw = out[unet.outputName].data as Float32Array;
-      const eps = useCfg ? applyGuidance(raw, batch, guidance) : Float32Array.from(raw);
-      sample = scheduler.step(eps, t, sample, { eta: opts.eta, generator: rng }).prevSample;
-      stepMs.push(performance.now() - t0);
-      opts.onStep?.(i + 1, total);
-    }
-    return { latents: sample, stepMs };
+      // A copy: the scheduler keeps eps across steps (DPM-Solver++) while ORT may reuse its buffer.
+      return Float32Array.from(out[unet.outputName].data as Float32Array);
+    };
   }
 
   /** z_0 -> images via the VAE decoder (latents are divided by its scaling factor first). */

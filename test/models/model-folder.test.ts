@@ -197,6 +197,15 @@ test('bad JSON and wrongly typed config fields name file and field', async () =>
   dir = await tinyFolder({ tokenizer: 'tokenizer-json' });
   await writeFile(join(dir, 'model_index.json'), '[1, 2]');
   await failsOn(dir, 'model_index.json', /top level: expected a JSON object/);
+  await writeFile(
+    join(dir, 'model_index.json'),
+    JSON.stringify({ _class_name: 'OnnxStableDiffusionPipeline', scheduler: ['diffusers', 'PNDMScheduler'] }),
+  );
+  await failsOn(
+    dir,
+    'model_index.json',
+    /field "unet": expected the unet component as \[library, class\], found none/,
+  );
 
   dir = await tinyFolder({ tokenizer: 'tokenizer-json' });
   const unetConfig = JSON.parse(await readFile(join(dir, 'unet/config.json'), 'utf8'));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -102,4 +102,23 @@ test('one path: generate --steps auto, the report and collect draw the same imag
       `prompt ${i}: collect`,
     );
   });
+});
+
+test("the sampler defaults to the one the folder's scheduler names", async () => {
+  assert.equal(pipe.defaultScheduler, 'ddim', 'SD 2.1-base ships a PNDMScheduler config: DDIM runs it');
+  const dir = join(root, 'dpm-model');
+  await buildTinySdFolder(dir);
+  const file = join(dir, 'scheduler', 'scheduler_config.json');
+  const config = JSON.parse(readFileSync(file, 'utf8'));
+  writeFileSync(file, JSON.stringify({ ...config, _class_name: 'DPMSolverMultistepScheduler' }));
+  const dpmPipe = await Text2ImagePipeline.load(dir);
+  try {
+    assert.equal(dpmPipe.defaultScheduler, 'dpm');
+    const req = { prompts: ['a red circle'], seed: 4, steps: 3 };
+    const byDefault = await dpmPipe.generate(req);
+    assert.ok(same(byDefault.images[0], (await dpmPipe.generate({ ...req, scheduler: 'dpm' })).images[0]));
+    assert.ok(!same(byDefault.images[0], (await dpmPipe.generate({ ...req, scheduler: 'ddim' })).images[0]));
+  } finally {
+    await dpmPipe.model.release();
+  }
 });

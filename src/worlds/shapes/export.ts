@@ -21,7 +21,7 @@ import {
 } from './autoencoder.js';
 import { weightsHash } from './latents.js';
 import { type ModelConfig, textEncoderGraph, unetGraph } from './model.js';
-import { SCHEDULE } from './model-schedule.js';
+import { SCHEDULER_CONFIG } from './model-schedule.js';
 import { BOS_ID, EOS_ID, PAD_ID, SPECIAL_TOKENS, UNK_ID } from './model-tokenizer.js';
 import { loadCheckpoint, type RunConfig } from './train.js';
 
@@ -124,22 +124,6 @@ export function tokenizerConfigJson(maxTokens: number): object {
     padding_side: 'right',
     do_lower_case: true,
     clean_up_tokenization_spaces: false,
-  };
-}
-
-export function schedulerConfig(): object {
-  return {
-    _class_name: 'DDIMScheduler',
-    num_train_timesteps: SCHEDULE.trainSteps,
-    beta_start: SCHEDULE.betaStart,
-    beta_end: SCHEDULE.betaEnd,
-    beta_schedule: 'scaled_linear',
-    prediction_type: 'epsilon',
-    set_alpha_to_one: false,
-    steps_offset: 1,
-    timestep_spacing: 'leading',
-    clip_sample: false,
-    trained_betas: null,
   };
 }
 
@@ -267,7 +251,7 @@ export function exportModel(
       block_out_channels: [64],
     });
   }
-  writeJson(join(out, 'scheduler', 'scheduler_config.json'), schedulerConfig());
+  writeJson(join(out, 'scheduler', 'scheduler_config.json'), SCHEDULER_CONFIG);
   saveSafetensors(join(out, 'text_encoder', 'model.safetensors'), subset(weights, 'text'));
   saveSafetensors(join(out, 'unet', 'model.safetensors'), subset(weights, 'unet'));
   writeJson(join(out, 'config.json'), { model: cfg, vocab: run.vocab, seed: run.seed });

@@ -1,19 +1,30 @@
 /**
- * Stable Diffusion 2.1's noise schedule ("scaled_linear": betas = linspace(√0.00085, √0.012, 1000)²),
- * which the exported scheduler_config.json names, so the pipeline's DDIM matches training.
+ * The shapes model's noise schedule is Stable Diffusion 2.1's, written once as the scheduler config
+ * the export ships; training takes its cumulative alphas from the same scheduler code the pipeline
+ * samples with, so the two cannot drift apart.
  */
-export const SCHEDULE = { betaStart: 0.00085, betaEnd: 0.012, trainSteps: 1000 } as const;
+import {
+  makeBetas,
+  parseDDIMConfig,
+  alphasCumprod as scheduleAlphasCumprod,
+} from '../../schedulers/index.js';
 
+/** scheduler/scheduler_config.json of an exported model (SD 2.1's "scaled_linear" betas). */
+export const SCHEDULER_CONFIG = {
+  _class_name: 'DDIMScheduler',
+  num_train_timesteps: 1000,
+  beta_start: 0.00085,
+  beta_end: 0.012,
+  beta_schedule: 'scaled_linear',
+  prediction_type: 'epsilon',
+  set_alpha_to_one: false,
+  steps_offset: 1,
+  timestep_spacing: 'leading',
+  clip_sample: false,
+  trained_betas: null,
+} as const;
+
+/** alpha-bar_t for t = 0..999, as the pipeline's DDIM computes it. */
 export function alphasCumprod(): Float64Array {
-  const { betaStart, betaEnd, trainSteps: n } = SCHEDULE;
-  const out = new Float64Array(n);
-  const a = Math.sqrt(betaStart);
-  const b = Math.sqrt(betaEnd);
-  let prod = 1;
-  for (let i = 0; i < n; i++) {
-    const beta = (a + ((b - a) * i) / (n - 1)) ** 2;
-    prod *= 1 - beta;
-    out[i] = prod;
-  }
-  return out;
+  return Float64Array.from(scheduleAlphasCumprod(makeBetas(parseDDIMConfig(SCHEDULER_CONFIG))));
 }
