@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { buildEvalReport } from '../eval/report-build.js';
+import { shapesWorld } from '../worlds/shapes/world.js';
 import { intFlag, numberFlag, parseFlags } from './errors.js';
 
 /** "0,1,2" -> [0, 1, 2], distinct non-negative integers. */
@@ -80,6 +81,7 @@ export function registerEval(program: Command) {
       const flags = parseFlags(EvalFlags, raw);
       const { dir, check } = await buildEvalReport({
         ...flags,
+        world: shapesWorld,
         commandLine: ['adadiff', ...process.argv.slice(2)],
         log: (line) => console.error(line),
       });

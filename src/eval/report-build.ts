@@ -10,11 +10,10 @@ import { loadCheckpoint } from '../policy/checkpoint.js';
 import type { RewardConfig } from '../policy/reward.js';
 import { StepSelector } from '../policy/selector.js';
 import type { TrainOptions } from '../policy/train.js';
-import type { QualityScorer } from '../quality/index.js';
+import { loadOnnxRewardScorer, type QualityScorer } from '../quality/index.js';
 import { type BrowserCheck, checkReportInBrowser } from '../report/browser-check.js';
 import { type ReportData, type Table, updateReadme, writeReport } from '../report/report.js';
 import { bootstrapMeanDifference } from '../util/statistics.js';
-import { loadScorer, worldJudgeScorer } from '../worlds/index.js';
 import { ablationTable } from './report-ablation.js';
 import { collectedClipScores } from './report-clip-scores.js';
 import { promptSet, readCollected, type SetName, setRows, withDataset } from './report-collected.js';
@@ -27,12 +26,15 @@ import { retrainWithSeeds } from './report-seeds.js';
 import { summaryTable } from './report-summary.js';
 import { methodsTable } from './report-tables.js';
 import { FIG5_LAMBDAS, tradeoffFigure } from './report-tradeoff.js';
+import type { World } from './world.js';
 
 export interface EvalReportOptions {
   db: string;
   policy: string;
   /** Default: the model the database was collected with. */
   model?: string;
+  /** The prompt world of the databases: its judge, object counts and clean renders. */
+  world: World;
   /** "world" or an ONNX reward-model folder; default: the database's own scorer when it is the world's. */
   scorer?: string;
   set: SetName;
@@ -76,8 +78,8 @@ const RANDOM_SEED = 1;
 
 /** The scorer asked for, or the database's own when that is the world's judge. */
 async function scorerFor(o: EvalReportOptions, settings: CollectSettings): Promise<QualityScorer> {
-  if (o.scorer !== undefined) return loadScorer(o.scorer);
-  if (settings.scorer === worldJudgeScorer.name) return worldJudgeScorer;
+  if (o.scorer !== undefined) return o.scorer === 'world' ? o.world.scorer : loadOnnxRewardScorer(o.scorer);
+  if (settings.scorer === o.world.scorer.name) return o.world.scorer;
   throw new Error(
     `${o.db} was scored by "${settings.scorer}"; give its reward-model folder with --scorer DIR`,
   );
@@ -143,7 +145,7 @@ export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: stri
   const nets = await loadMetricNets(o.clip, o.classifier);
   try {
     const scorer = await scorerFor(o, settings);
-    const world = scorer === worldJudgeScorer;
+    const world = scorer === o.world.scorer;
     const c: Context = {
       o,
       modelDir,
@@ -157,7 +159,7 @@ export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: stri
       methods: {
         randomRuns: o.quick ? Math.min(o.randomRuns, QUICK_RANDOM_RUNS) : o.randomRuns,
         randomSeed: RANDOM_SEED,
-        reference: world ? 'world-renders' : 'fixed-max',
+        reference: world ? o.world : null,
       },
     };
     const { scoreName } = c;
@@ -189,7 +191,7 @@ export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: stri
     }
 
     o.log(`Table 1: ${set.prompts.length} ${o.set} prompts`);
-    const gallery = new GalleryWriter(o.out, set.prompts, size.galleryPerDifficulty);
+    const gallery = new GalleryWriter(o.out, set.prompts, size.galleryPerDifficulty, o.world);
     const table1 = await evaluateMethods(pipe, scorer, nets, set, steps, adadiff, {
       ...c.methods,
       onFixedRun: (s, run) => gallery.addRun(s, run),
@@ -213,7 +215,7 @@ export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: stri
     );
     const offline: OfflineData = { data: main.data, split: main.split, steps, success: collected.success };
     const oracle = outcomeOf(offline, rows, oracleActions(offline, rows, reward));
-    const richness = richnessFigure(set.prompts, chosen);
+    const richness = richnessFigure(set.prompts, chosen, o.world);
     tables.push(
       summaryTable({
         ada,

@@ -7,26 +7,29 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Difficulty, Gallery } from '../report/report.js';
 import { encodePng } from '../util/image.js';
-import { objectsIn, wordsIn } from './report-richness.js';
 import type { StepRun } from './run-steps.js';
+import type { World } from './world.js';
 
 /** Gallery images are enlarged (nearest neighbour) to about this width, so 32px images stay legible. */
 const DISPLAY_WIDTH = 128;
 
-/** Object-count difficulty of the paper's easy/medium/hard split, for shapes-world prompts. */
+/** Object-count difficulty of the paper's easy/medium/hard split, for prompts of the world. */
 function byObjects(objects: number): Difficulty {
   return objects <= 2 ? 'easy' : objects <= 4 ? 'medium' : 'hard';
 }
 
 /**
- * Each prompt's difficulty: by object count (1-2, 3-4, 5-6) for shapes-world prompts, else by word
- * count terciles of the set; and which of the two it was.
+ * Each prompt's difficulty: by object count (1-2, 3-4, 5-6) when every prompt is of the world, else
+ * by word count terciles of the set; and which of the two it was.
  */
-export function difficulties(prompts: readonly string[]): { levels: Difficulty[]; basis: string } {
-  const objects = prompts.map(objectsIn);
+export function difficulties(
+  prompts: readonly string[],
+  world: World,
+): { levels: Difficulty[]; basis: string } {
+  const objects = prompts.map((p) => world.objectCount(p));
   if (objects.every((o) => o !== null))
     return { levels: (objects as number[]).map(byObjects), basis: 'objects: easy 1-2, medium 3-4, hard 5-6' };
-  const words = prompts.map(wordsIn);
+  const words = prompts.map((p) => world.wordCount(p));
   const sorted = [...words].sort((a, b) => a - b);
   const cut = (q: number) => sorted[Math.floor(q * (sorted.length - 1))];
   const [a, b] = [cut(1 / 3), cut(2 / 3)];
@@ -47,8 +50,9 @@ export class GalleryWriter {
     private readonly dir: string,
     private readonly prompts: readonly string[],
     perDifficulty: number,
+    world: World,
   ) {
-    const { levels, basis } = difficulties(prompts);
+    const { levels, basis } = difficulties(prompts, world);
     this.basis = basis;
     const seen = new Map<Difficulty, number>();
     this.picked = [];

@@ -6,10 +6,8 @@
 import type { Text2ImagePipeline } from '../pipelines/text2img.js';
 import type { StepSelector } from '../policy/selector.js';
 import type { QualityScorer } from '../quality/scorer.js';
-import type { RgbImage } from '../util/image.js';
 import { Rng } from '../util/random.js';
 import { mean } from '../util/statistics.js';
-import { parsePrompt, render } from '../worlds/shapes/index.js';
 import { type MethodRow, runAdaDiff, summarise } from './compare.js';
 import type { PromptSet } from './report-collected.js';
 import {
@@ -20,6 +18,7 @@ import {
   type RunImageStats,
 } from './report-image-metrics.js';
 import { runWithSteps, type StepRun } from './run-steps.js';
+import type { World } from './world.js';
 
 /** AdaDiff rows: one selector (the given policy) or several (retrained with other seeds, averaged). */
 export interface AdaDiffEntry {
@@ -27,8 +26,8 @@ export interface AdaDiffEntry {
   selectors: StepSelector[];
 }
 
-/** FID's reference: clean renders of the prompts (shapes world) or the largest fixed step count's images. */
-export type FidReference = 'world-renders' | 'fixed-max';
+/** FID's reference: clean renders of the prompts by their world, or (null) the largest fixed step count's images. */
+export type FidReference = World | null;
 
 export interface MethodsOptions {
   randomRuns: number;
@@ -58,11 +57,6 @@ interface Group {
 /** Mean over runs of a metric present in all of them. */
 function meanOf(values: (number | null)[]): number | null {
   return values.every((v) => v !== null) ? mean(values as number[]) : null;
-}
-
-/** The clean render of each world prompt, at the generated images' size. */
-function worldRenders(prompts: readonly string[], size: number): RgbImage[] {
-  return prompts.map((p) => ({ width: size, height: size, chw: render(parsePrompt(p), size) }));
 }
 
 /** Rows in the paper's order: each fixed step count of S, the random policy, then each AdaDiff entry. */
@@ -105,8 +99,11 @@ export async function evaluateMethods(
       await add(group, (await runAdaDiff(pipe, scorer, selector, prompts, seeds, set.run)).run);
   }
   const reference =
-    opts.reference === 'world-renders'
-      ? await poolFeatures(nets, worldRenders(prompts, size))
+    opts.reference !== null
+      ? await poolFeatures(
+          nets,
+          prompts.map((p) => (opts.reference as World).render(p, size)),
+        )
       : groups[stepSet.length - 1].stats[0].features;
   return groups.map((g) => ({
     row: summarise(g.label, g.runs, prompts.length),

@@ -5,21 +5,10 @@
 import { fig3Spec, type StepsByRichnessRow } from '../report/plots.js';
 import type { Figure } from '../report/report.js';
 import { mean, sd, spearman } from '../util/statistics.js';
-import { normalizeWords, parsePrompt, sceneObjects } from '../worlds/shapes/index.js';
+import type { World } from './world.js';
 
 /** Word bins of the figure: at most this many, of equal width. */
 const WORD_BINS = 5;
-
-/** Objects in a shapes-world prompt, or null for a prompt the world cannot parse. */
-export function objectsIn(prompt: string): number | null {
-  try {
-    return sceneObjects(parsePrompt(prompt)).length;
-  } catch {
-    return null;
-  }
-}
-
-export const wordsIn = (prompt: string) => normalizeWords(prompt).length;
 
 export interface Richness {
   figure: Figure;
@@ -55,9 +44,9 @@ function rho(
   return null;
 }
 
-export function richnessFigure(prompts: readonly string[], steps: readonly number[]): Richness {
-  const words = prompts.map(wordsIn);
-  const objects = prompts.map(objectsIn);
+export function richnessFigure(prompts: readonly string[], steps: readonly number[], world: World): Richness {
+  const words = prompts.map((p) => world.wordCount(p));
+  const objects = prompts.map((p) => world.objectCount(p));
   const rows: StepsByRichnessRow[] = [];
   const lo = Math.min(...words);
   const width = Math.ceil((Math.max(...words) - lo + 1) / WORD_BINS);

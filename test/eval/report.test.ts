@@ -15,7 +15,7 @@ import { Command } from 'commander';
 import { registerEval } from '../../src/cli/eval.js';
 import { policyDataset } from '../../src/collect/dataset.js';
 import { readCollected } from '../../src/eval/report-collected.js';
-import { objectsIn, richnessFigure } from '../../src/eval/report-richness.js';
+import { richnessFigure } from '../../src/eval/report-richness.js';
 import { GraphBuilder } from '../../src/models/onnx-graph.js';
 import { Text2ImagePipeline } from '../../src/pipelines/text2img.js';
 import { saveCheckpoint } from '../../src/policy/checkpoint.js';
@@ -27,6 +27,7 @@ import type { ReportData, Table } from '../../src/report/report.js';
 import { Rng } from '../../src/util/random.js';
 import { bootstrapMeanDifference } from '../../src/util/statistics.js';
 import { worldPromptSet } from '../../src/worlds/shapes/prompt-sets.js';
+import { shapesWorld } from '../../src/worlds/shapes/world.js';
 import { runCli } from '../cli/run-cli.js';
 import { buildTinySdFolder, SD21_SKELETON } from '../fixtures/tiny-sd.js';
 
@@ -51,10 +52,11 @@ test('bootstrap: a shifted sample gives an interval around the shift that exclud
 
 test('Figure 3: mean steps by words and by objects, and Spearman rho against the chosen steps', () => {
   const prompts = worldPromptSet(40, 'terse').map((p) => p.text);
-  const objects = prompts.map((p) => objectsIn(p)!);
+  const objects = prompts.map((p) => shapesWorld.objectCount(p) as number);
   const r = richnessFigure(
     prompts,
     objects.map((o) => 10 * o),
+    shapesWorld,
   );
   assert.ok(Math.abs(r.objectsRho! - 1) < 1e-12 && r.wordsRho! > 0, 'more objects, more steps');
   const byObjects = r.figure.rows.filter((row) => row.measure === 'objects');
@@ -69,6 +71,7 @@ test('Figure 3: mean steps by words and by objects, and Spearman rho against the
   const constant = richnessFigure(
     prompts,
     prompts.map(() => 20),
+    shapesWorld,
   );
   assert.equal(constant.objectsRho, null);
   assert.match(constant.notes.join(' '), /undefined: the policy chose one step count for every prompt/);
