@@ -6,13 +6,11 @@ import { policyDataset } from '../collect/dataset.js';
 import { compareMethods, comparisonMarkdown } from '../eval/compare.js';
 import { readCollected } from '../eval/report-collected.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
-import { loadCheckpoint, saveCheckpoint } from '../policy/checkpoint.js';
 import { PAPER_DEFAULTS } from '../policy/config.js';
-import { dataHash, scoreRows, splitByPrompt } from '../policy/dataset.js';
-import { networkConfig } from '../policy/network.js';
-import { autoGamma, oracleIndex, type RewardConfig } from '../policy/reward.js';
+import { splitByPrompt } from '../policy/dataset.js';
+import { oracleIndex } from '../policy/reward.js';
 import { StepSelector } from '../policy/selector.js';
-import { type TrainOptions, trainPolicy } from '../policy/train.js';
+import { checkCheckpointOut, trainToCheckpoint } from '../policy/train-run.js';
 import { loadScorer } from '../worlds/index.js';
 import { stepSetFlag } from './collect.js';
 import { intFlag, numberFlag, parseFlags } from './errors.js';
@@ -37,6 +35,7 @@ const TrainFlags = z.object({
   baseline: z.enum(['none', 'mean']),
   seed: intFlag(0, 2 ** 31 - 1),
   resume: z.boolean(),
+  force: z.boolean(),
   steps: stepSetFlag,
   ...RewardFlags,
 });
@@ -51,29 +50,6 @@ const EvaluateFlags = z.object({
   set: z.enum(['test', 'val', 'train', 'all']),
   out: z.string().optional(),
 });
-
-/** Settings that differ between a checkpoint and a resumed run's flags (the epoch count may grow). */
-function resumeMismatches(
-  wasT: TrainOptions,
-  wasR: RewardConfig,
-  nowT: TrainOptions,
-  nowR: RewardConfig,
-): string[] {
-  const pairs: [string, unknown, unknown][] = [
-    ['batch', wasT.batchSize, nowT.batchSize],
-    ['lr', wasT.learningRate, nowT.learningRate],
-    ['gradient', wasT.gradient, nowT.gradient],
-    ['baseline', wasT.baseline, nowT.baseline],
-    ['seed', wasT.seed, nowT.seed],
-    ['reward', wasR.kind, nowR.kind],
-    ['lambda', wasR.lambda, nowR.lambda],
-    ['k', wasR.topK, nowR.topK],
-    ['gamma', wasR.gamma, nowR.gamma],
-    ['threshold', wasR.threshold, nowR.threshold],
-    ['steps', wasR.steps.join(','), nowR.steps.join(',')],
-  ];
-  return pairs.filter(([, a, b]) => a !== b).map(([name, a, b]) => `--${name} was ${a}, now ${b}`);
-}
 
 export function registerPolicy(program: Command) {
   const policy = program.command('policy').description('train and evaluate the step-selection policy');
@@ -105,6 +81,7 @@ export function registerPolicy(program: Command) {
     .option('--threshold <x>', 'score threshold for --reward threshold', '0')
     .option('--seed <n>', 'seed of weights, shuffles and sampled actions', '0')
     .option('--resume', 'continue from the checkpoint in --out', false)
+    .option('--force', 'replace a checkpoint already in --out', false)
     .option(
       '--steps <list>',
       'the step set S (step counts the database holds)',
@@ -112,72 +89,47 @@ export function registerPolicy(program: Command) {
     )
     .action(async (raw) => {
       const flags = parseFlags(TrainFlags, raw);
+      checkCheckpointOut(flags.out, flags.resume, flags.force);
       const steps = flags.steps;
       const { prompts, settings } = readCollected(flags.db, steps);
       const pipe = await Text2ImagePipeline.load(flags.model);
       const data = await policyDataset(pipe, prompts);
       await pipe.model.release();
       const split = splitByPrompt(data);
-      const criterion = {
-        kind: flags.reward,
-        steps,
-        lambda: flags.lambda,
-        topK: flags.k,
-        threshold: flags.threshold,
-      };
-      const gamma = flags.gamma === 'auto' ? autoGamma(scoreRows(data, split.train), criterion) : flags.gamma;
-      const reward: RewardConfig = { ...criterion, gamma };
-      const options: TrainOptions = {
-        epochs: flags.epochs,
-        batchSize: flags.batch,
-        learningRate: flags.lr,
-        gradient: flags.gradient,
-        baseline: flags.baseline,
-        seed: flags.seed,
-      };
-      const hash = dataHash(data);
-      const resume = flags.resume ? await loadCheckpoint(flags.out) : undefined;
-      if (resume) {
-        if (resume.dataHash !== hash) {
-          throw new Error(`${flags.out} was trained on other data (hash ${resume.dataHash.slice(0, 12)}...)`);
-        }
-        // Only the epoch count may change on resume; anything else would silently mix two runs.
-        const changed = resumeMismatches(resume.training, resume.reward, options, reward);
-        if (changed.length) {
-          throw new Error(
-            `${flags.out} was trained with other flags (${changed.join('; ')}); resume with the same ones`,
-          );
-        }
-      }
-      const network = resume?.network ?? networkConfig(data.dims.l, data.dims.d, steps.length);
       console.log(
         `${data.dims.n} prompts (train ${split.train.length}, val ${split.val.length}, test ${split.test.length}) ` +
-          `from ${flags.db} [scorer ${settings.scorer}, S = ${steps.join(',')}, gamma ${gamma.toFixed(3)}]`,
+          `from ${flags.db} [scorer ${settings.scorer}, S = ${steps.join(',')}]`,
       );
-      mkdirSync(flags.out, { recursive: true });
-      const commandLine = ['adadiff', ...process.argv.slice(2)];
-      await trainPolicy({
+      const { reward } = await trainToCheckpoint({
         data,
         split,
-        reward,
-        network,
-        options,
-        resume: resume?.state,
-        onEpoch: (log, state) => {
-          saveCheckpoint(flags.out, {
-            network,
-            reward,
-            training: options,
-            dataHash: hash,
-            commandLine,
-            state,
-          });
+        reward: {
+          kind: flags.reward,
+          steps,
+          lambda: flags.lambda,
+          topK: flags.k,
+          threshold: flags.threshold,
+          gamma: flags.gamma,
+        },
+        training: {
+          epochs: flags.epochs,
+          batchSize: flags.batch,
+          learningRate: flags.lr,
+          gradient: flags.gradient,
+          baseline: flags.baseline,
+          seed: flags.seed,
+        },
+        out: flags.out,
+        resume: flags.resume,
+        force: flags.force,
+        commandLine: ['adadiff', ...process.argv.slice(2)],
+        onEpoch: (log) =>
           console.log(
             `epoch ${log.epoch}: train reward ${log.trainReward.toFixed(4)}, val reward ${log.valReward.toFixed(4)}, ` +
               `entropy ${log.entropy.toFixed(3)}, mean steps ${log.meanSteps.toFixed(2)} (${log.seconds.toFixed(1)} s)`,
-          );
-        },
+          ),
       });
+      console.log(`${flags.out}: policy checkpoint (gamma ${reward.gamma.toFixed(3)})`);
     });
 
   policy

@@ -3,10 +3,9 @@
  * options), so Table 1 can show AdaDiff's spread over training runs, which one policy cannot.
  */
 import { join } from 'node:path';
-import { type Checkpoint, saveCheckpoint } from '../policy/checkpoint.js';
-import { dataHash } from '../policy/dataset.js';
+import type { Checkpoint } from '../policy/checkpoint.js';
 import { StepSelector } from '../policy/selector.js';
-import { trainPolicy } from '../policy/train.js';
+import { trainToCheckpoint } from '../policy/train-run.js';
 import type { CollectDb } from './report-collected.js';
 
 /** Trains one policy per seed into `dir`/seed-N (kept with the report) and loads each. */
@@ -24,9 +23,18 @@ export async function retrainWithSeeds(
   for (const seed of seeds) {
     log(`training the policy with seed ${seed}`);
     const training = { ...given.training, epochs, seed };
-    const state = await trainPolicy({ data: db.data, split: db.split, reward, network, options: training });
     const out = join(dir, `seed-${seed}`);
-    saveCheckpoint(out, { network, reward, training, dataHash: dataHash(db.data), commandLine, state });
+    // The report's own folder: a rerun of the report replaces its seeds' policies.
+    await trainToCheckpoint({
+      data: db.data,
+      split: db.split,
+      reward,
+      network,
+      training,
+      out,
+      force: true,
+      commandLine,
+    });
     selectors.push(await StepSelector.load(out));
   }
   return selectors;

@@ -21,6 +21,7 @@ import {
   type TrainState,
   trainPolicy,
 } from '../../src/policy/train.js';
+import { type CheckpointRun, trainToCheckpoint } from '../../src/policy/train-run.js';
 import { SYNTHETIC_REWARD, syntheticDataset } from './synthetic.js';
 
 const network = networkConfig(4, 5, SYNTHETIC_REWARD.steps.length, { width: 16, heads: 2, mlpRatio: 2 });
@@ -163,4 +164,36 @@ test('policy.onnx is the inference graph with symbolic batch and length; a folde
     (e: Error) => e.message.startsWith(file) && /interrupted/.test(e.message),
   );
   await reference.release();
+});
+
+test('a training run never replaces a checkpoint unless it resumes it or is forced, and resumes only with the same settings', async () => {
+  const out = join(root, 'guarded');
+  const run = (over: Partial<CheckpointRun> = {}) =>
+    trainToCheckpoint({
+      data,
+      split,
+      reward: SYNTHETIC_REWARD,
+      network,
+      training: { ...training, epochs: 1 },
+      out,
+      commandLine,
+      ...over,
+    });
+  await assert.rejects(run({ resume: true }), /guarded: no policy checkpoint to resume/);
+  await run();
+  const first = await loadCheckpoint(out);
+  await assert.rejects(
+    run(),
+    /guarded already holds a policy checkpoint; give --resume to continue it or --force to replace it/,
+  );
+  assert.deepEqual((await loadCheckpoint(out)).state.params, first.state.params, 'refused before any work');
+  await assert.rejects(
+    run({ resume: true, training: { ...training, epochs: 2, learningRate: 1e-2 } }),
+    /trained with other flags \(--lr was 0\.003, now 0\.01\)/,
+  );
+  const resumed = await run({ resume: true, training: { ...training, epochs: 2 } });
+  assert.equal(resumed.state.epoch, 2);
+  const forced = await run({ force: true, training: { ...training, epochs: 1, seed: 5 } });
+  assert.equal(forced.state.epoch, 1);
+  assert.equal((await loadCheckpoint(out)).training.seed, 5);
 });
