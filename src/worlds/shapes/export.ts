@@ -199,7 +199,7 @@ export function exportModel(
     unet: ['adadiff', 'ShapesUNet'],
     ...(run.autoencoder
       ? { vae_encoder: ['adadiff', 'ShapesAutoencoderKL'], vae_decoder: ['adadiff', 'ShapesAutoencoderKL'] }
-      : { vae: ['diffusers', 'AutoencoderKL'] }),
+      : { vae_decoder: ['adadiff', 'ShapesIdentityVae'] }),
     scheduler: ['diffusers', 'DDIMScheduler'],
     safety_checker: [null, null],
     feature_extractor: [null, null],
