@@ -19,7 +19,7 @@
  * With eta > 0 (DDIM only) also pass `generator: rng` or `varianceNoise`. To check against real diffusers,
  * feed both the same initial latents and a deterministic model and compare `prevSample` step by step.
  */
-export { alphasCumprod, makeBetas } from './betas.js';
+export { alphasCumprod, alphasCumprod64, makeBetas } from './betas.js';
 export {
   type DDIMConfig,
   type DPMSolverConfig,

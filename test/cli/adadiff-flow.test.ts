@@ -75,7 +75,10 @@ test('policy train writes a checkpoint every epoch and resumes only with the sam
   assert.match(more.stdout, /epoch 3:/);
   const other = runCli([...trainArgs, '--lr', '1e-2', '--gradient', 'exact', '--epochs', '4', '--resume']);
   assert.equal(other.code, 1);
-  const absent = runCli([...trainArgs, ...common, '--epochs', '1', '--steps', '1,2,5']);
+  const again = runCli([...trainArgs, ...common, '--epochs', '1']);
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /already holds a policy checkpoint; give --resume to continue it or --force/);
+  const absent = runCli([...trainArgs, ...common, '--epochs', '1', '--steps', '1,2,5', '--force']);
   assert.equal(absent.code, 1);
   assert.match(absent.stderr, /has no images at 5 steps \(collected: 1,2,3\)/);
   assert.match(other.stderr, /trained with other flags \(--lr was 0.003, now 0.01\)/);

@@ -1,13 +1,9 @@
 /**
  * The shapes model's noise schedule is Stable Diffusion 2.1's, written once as the scheduler config
- * the export ships; training takes its cumulative alphas from the same scheduler code the pipeline
- * samples with, so the two cannot drift apart.
+ * the export ships; training takes its cumulative alphas from the scheduler module that the
+ * pipeline samples with, so the two cannot drift apart.
  */
-import {
-  makeBetas,
-  parseDDIMConfig,
-  alphasCumprod as scheduleAlphasCumprod,
-} from '../../schedulers/index.js';
+import { alphasCumprod64, parseDDIMConfig } from '../../schedulers/index.js';
 
 /** scheduler/scheduler_config.json of an exported model (SD 2.1's "scaled_linear" betas). */
 export const SCHEDULER_CONFIG = {
@@ -24,7 +20,7 @@ export const SCHEDULER_CONFIG = {
   trained_betas: null,
 } as const;
 
-/** alpha-bar_t for t = 0..999, as the pipeline's DDIM computes it. */
+/** alpha-bar_t for t = 0..999 in float64 (the trained models were trained, and bake constants, in it). */
 export function alphasCumprod(): Float64Array {
-  return Float64Array.from(scheduleAlphasCumprod(makeBetas(parseDDIMConfig(SCHEDULER_CONFIG))));
+  return alphasCumprod64(parseDDIMConfig(SCHEDULER_CONFIG));
 }
