@@ -45,7 +45,7 @@ export function registerDemo(program: Command) {
       const smax = Math.max(...selector.stepSet);
 
       // Warm-up so neither method pays for the sessions' first runs.
-      await runWithSteps(pipe, worldJudgeScorer, texts.slice(0, 1), seeds, [1], opts);
+      await runWithSteps(pipe, worldJudgeScorer, texts.slice(0, 1), seeds.slice(0, 1), [1], opts);
       const { run: ada, selection } = await runAdaDiff(pipe, worldJudgeScorer, selector, texts, seeds, opts);
       const full = await runWithSteps(
         pipe,
