@@ -46,9 +46,11 @@ export async function collect(
     opts.seed,
   );
   const ids = new Set(stored.map((p) => p.id));
-  const completeHere = () => [...store.completePrompts(opts.steps)].filter((id) => ids.has(id)).length;
-  const skipped = completeHere();
-  const notInFile = store.completePrompts(opts.steps).size - skipped;
+  const inFile = (complete: Set<number>) => [...complete].filter((id) => ids.has(id)).length;
+  const completeHere = () => inFile(store.completePrompts(opts.steps));
+  const atStart = store.completePrompts(opts.steps);
+  const skipped = inFile(atStart);
+  const notInFile = atStart.size - skipped;
   let collected = 0;
   opts.onBatch?.(skipped, stored.length, 0);
   try {

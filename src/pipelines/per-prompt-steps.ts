@@ -1,7 +1,7 @@
 import type { SchedulerKind } from '../schedulers/index.js';
 import type { RgbImage } from '../util/image.js';
 import { initialLatents } from './latents.js';
-import { type EncodedPrompts, selectRows, type Text2ImagePipeline } from './text2img.js';
+import { type EncodedPrompts, etaNoiseSeed, selectRows, type Text2ImagePipeline } from './text2img.js';
 
 export interface PerPromptStepsRequest {
   prompts: readonly string[];
@@ -68,7 +68,7 @@ export async function generateAtSteps(
         scheduler: req.scheduler,
         guidanceScale: req.guidanceScale,
         eta: req.eta,
-        noiseSeed: seeds[0] ^ 0x5eed,
+        noiseSeed: etaNoiseSeed(seeds[0]),
         signal: req.signal,
       });
       const decoded = await pipe.decode(denoised.latents, chunk.length);

@@ -65,6 +65,9 @@ export interface GenerateResult {
 
 export const DEFAULT_GUIDANCE_SCALE = 7.5;
 
+/** Seed of a batch's DDIM eta noise stream, from its first image's seed (kept apart from the initial noise). */
+export const etaNoiseSeed = (firstSeed: number) => firstSeed ^ 0x5eed;
+
 /**
  * Prompt -> text features -> seeded latents -> N scheduler steps with classifier-free guidance
  * (cond and uncond in one UNet call) -> VAE decode -> RGB. The phases are public so that collect and
@@ -227,7 +230,7 @@ export class Text2ImagePipeline {
     const { latents: z0, stepMs } = await this.denoise(latents, encoded, {
       ...req,
       guidanceScale,
-      noiseSeed: seeds[0] ^ 0x5eed,
+      noiseSeed: etaNoiseSeed(seeds[0]),
     });
     const { images, ms: decodeMs } = await this.decode(z0, prompts.length);
     return {
