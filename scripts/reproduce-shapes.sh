@@ -14,33 +14,33 @@ EPOCHS=${POLICY_EPOCHS:-30}
 mkdir -p "$D" "$R"
 
 # Held-out prompts (seeds apart from the model's training scenes); the policy splits them 80/10/10.
-adadiff world prompts --n "$N" --dialect terse --seed 1000000 --out "$D/prompts-terse.jsonl"
+adadiff world prompts --n "$N" --dialect terse --seed 1000000 --out "$D/prompts-terse.jsonl" --force
 # The other dialect, for zero-shot transfer (Table 4).
-adadiff world prompts --n 200 --dialect verbose --seed 3000000 --out "$D/prompts-verbose.jsonl"
+adadiff world prompts --n 200 --dialect verbose --seed 3000000 --out "$D/prompts-verbose.jsonl" --force
 
 # One DDIM collect at 5..50 steps serves the world evidence (needs 5) and AdaDiff's S = 10..50.
 adadiff collect --prompts "$D/prompts-terse.jsonl" --db "$D/collect-ddim.sqlite" --steps 5,10,20,30,40,50 --batch 32
 # The same prompts from other initial noise: is a prompt's oracle step a property of the prompt?
 adadiff collect --prompts "$D/prompts-terse.jsonl" --db "$D/collect-ddim-seed1.sqlite" --steps 5,10,20,30,40,50 \
   --batch 32 --seed 100000
-adadiff world evidence --db "$D/collect-ddim.sqlite" --retest-db "$D/collect-ddim-seed1.sqlite" --out "$R/evidence"
+adadiff world evidence --db "$D/collect-ddim.sqlite" --retest-db "$D/collect-ddim-seed1.sqlite" --out "$R/evidence" --force
 adadiff collect --prompts "$D/prompts-verbose.jsonl" --db "$D/collect-verbose.sqlite" --batch 32
 adadiff collect --prompts "$D/prompts-terse.jsonl" --limit 400 --scheduler dpm --db "$D/collect-dpm.sqlite" --batch 32
 
 # The shipped policy and one for DPM-Solver++: exact gradient, batch 64 (the paper's 256 would
 # leave two Adam steps per epoch on ~480 training prompts), lr 3e-3 (the paper's 1e-5 barely moves
 # in this many steps).
-P="--gradient exact --lr 3e-3 --batch 64 --epochs $EPOCHS --seed 0"
+P="--gradient exact --lr 3e-3 --batch 64 --epochs $EPOCHS --seed 0 --force"
 adadiff policy train --db "$D/collect-ddim.sqlite" --out models/shapes/policy $P | tee "$R/policy-train-exact.txt"
 adadiff policy train --db "$D/collect-dpm.sqlite" --out "$D/policy-dpm" $P
 # REINFORCE (the paper's estimator) on the same data and settings, to compare convergence.
 adadiff policy train --db "$D/collect-ddim.sqlite" --out "$D/policy-reinforce" \
-  --gradient reinforce --baseline mean --lr 3e-3 --batch 64 --epochs "$EPOCHS" --seed 0 | tee "$R/policy-train-reinforce.txt"
+  --gradient reinforce --baseline mean --lr 3e-3 --batch 64 --epochs "$EPOCHS" --seed 0 --force | tee "$R/policy-train-reinforce.txt"
 
-adadiff policy evaluate --db "$D/collect-ddim.sqlite" --policy models/shapes/policy --out "$R/adadiff-ddim"
+adadiff policy evaluate --db "$D/collect-ddim.sqlite" --policy models/shapes/policy --out "$R/adadiff-ddim" --force
 
 # The whole report (Tables 1, 3, 4, 5; Figures 3, 4, 5), checked in headless Chromium.
 adadiff eval --db "$D/collect-ddim.sqlite" --policy models/shapes/policy \
   --transfer-db "$D/collect-verbose.sqlite" --dpm-db "$D/collect-dpm.sqlite" --dpm-policy "$D/policy-dpm" \
   --clip models/shapes-clip --classifier models/shapes-classifier --seeds 0,1,2 --epochs 10 \
-  --out "$R/report" --readme README.md
+  --out "$R/report" --readme README.md --force

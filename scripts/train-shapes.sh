@@ -48,5 +48,5 @@ adadiff world train --latents "$LATENTS" --out "$OUT" --steps "$DENOISER_STEPS" 
   --threads "$THREADS" --curve-every 900 --resume 2>&1 | tee -a "$OUT/train.log"
 # Ship only the finished run: a stretch cut by MINUTES leaves the current model in place.
 if grep -q "^done: $DENOISER_STEPS steps" "$OUT/train.log"; then
-  adadiff world export --checkpoint "$OUT" --out models/shapes
+  adadiff world export --checkpoint "$OUT" --out models/shapes --force
 fi

@@ -4,12 +4,13 @@
  * trainer's own (trainStep: gradient session, clipping, AdamW, EMA), the forward the exported text
  * encoder and UNet as the pipeline runs them.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { buildOnnx } from '../graph/build.js';
+import { buildOnnx, onnxWeights } from '../graph/build.js';
+import type { ParamSpec } from '../graph/graph.js';
 import { sizeOf } from '../graph/graph.js';
-import type { HostTensor } from '../graph/params.js';
-import { loadSafetensors } from '../graph/safetensors.js';
+import { checkWeights, type HostTensor } from '../graph/params.js';
 import { GradientSession, openSession, type SessionOptions } from '../graph/session.js';
 import { freshState, trainStep } from '../graph/trainer.js';
 import { readJson } from '../models/json-file.js';
@@ -41,17 +42,14 @@ async function timeOnce(f: () => Promise<unknown>): Promise<number> {
   return performance.now() - t0;
 }
 
-/** The model folder's weights under the trainer's names (text.*, unet.*). */
-function folderWeights(dir: string): Map<string, HostTensor> {
-  const weights = new Map<string, HostTensor>();
-  for (const [part, prefix] of [
-    ['text_encoder', 'text'],
-    ['unet', 'unet'],
-  ]) {
-    for (const [k, v] of loadSafetensors(join(dir, part, 'model.safetensors')).tensors)
-      weights.set(`${prefix}.${k}`, v);
-  }
-  return weights;
+/** The model folder's weights: the initializers of its text encoder and UNet, under the trainer's names. */
+function folderWeights(dir: string, specs: readonly ParamSpec[]): Map<string, HostTensor> {
+  const all = new Map([
+    ...onnxWeights(readFileSync(join(dir, 'text_encoder', 'model.onnx'))),
+    ...onnxWeights(readFileSync(join(dir, 'unet', 'model.onnx'))),
+  ]);
+  checkWeights(specs, all, dir);
+  return new Map(specs.map((s) => [s.name, all.get(s.name) as HostTensor]));
 }
 
 export async function benchTrain(
@@ -60,8 +58,9 @@ export async function benchTrain(
   opts: { steps: number } & SessionOptions,
 ): Promise<TrainBenchReport> {
   const { model: cfg } = await readJson(join(modelDir, 'config.json'), z.object({ model: MODEL_CONFIG }));
-  const params = folderWeights(modelDir);
   const b = TRAIN_CONFIG.batchSize;
+  const { graph, loss } = trainingGraph(cfg, b);
+  const params = folderWeights(modelDir, graph.paramSpecs());
   // The step's cost does not depend on the latents' values: random ones stand in for the cache.
   const shape = [cfg.channels, cfg.imageSize, cfg.imageSize] as const;
   const latents = { count: b, shape, scalingFactor: 1, data: new Rng(0).normalArray(b * sizeOf(shape)) };
@@ -87,7 +86,6 @@ export async function benchTrain(
     });
   };
 
-  const { graph, loss } = trainingGraph(cfg, b);
   const session = await GradientSession.create(graph, loss, sessionOpts);
   const state = freshState(TRAIN_CONFIG, params, null);
   const step = () => trainStep(TRAIN_CONFIG, session, state, feeds);

@@ -5,7 +5,7 @@ import { benchTrain } from '../bench/train.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
 import * as shapes from '../worlds/shapes/index.js';
 import { intFlag, parseFlags } from './errors.js';
-import { modelOption } from './options.js';
+import { loadingSaysWhat, modelOption } from './options.js';
 
 const BenchFlags = z.object({ model: z.string().min(1), steps: intFlag(1, 1000), repeats: intFlag(1, 1000) });
 const TrainBenchFlags = z.object({
@@ -25,7 +25,7 @@ export function registerBench(program: Command) {
     .option('--repeats <n>', 'timed repetitions (median reported)', '5')
     .action(async (raw) => {
       const flags = parseFlags(BenchFlags, raw);
-      const pipe = await Text2ImagePipeline.load(flags.model);
+      const pipe = await Text2ImagePipeline.load(flags.model, loadingSaysWhat);
       const r = await measureOverhead(pipe, flags.steps, flags.repeats);
       await pipe.model.release();
       console.log(JSON.stringify({ model: flags.model, ...r }, null, 2));

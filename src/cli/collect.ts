@@ -5,21 +5,12 @@ import { CollectStore } from '../collect/store.js';
 import { modelFingerprint } from '../models/fingerprint.js';
 import { DEFAULT_GUIDANCE_SCALE, Text2ImagePipeline } from '../pipelines/text2img.js';
 import { PAPER_DEFAULTS } from '../policy/config.js';
-import { readPromptFile } from '../prompts/prompt-file.js';
+import { type Prompt, promptPlace, readPromptFile } from '../prompts/prompt-file.js';
+import type { QualityScorer } from '../quality/index.js';
 import { loadScorer } from '../worlds/index.js';
-import { intFlag, numberFlag, parseFlags } from './errors.js';
-import { modelOption } from './options.js';
+import { batchFlag, guidanceFlag, intFlag, parseFlags, seedFlag, stepSetFlag } from './errors.js';
+import { checkStepsFlag, loadingSaysWhat, modelOption } from './options.js';
 import { Progress } from './progress.js';
-
-/** "10,20,30" -> [10, 20, 30], strictly increasing positive integers. */
-export const stepSetFlag = z
-  .string()
-  .transform((s) => s.split(',').map((v) => Number(v.trim())))
-  .refine(
-    (xs) => xs.length > 0 && xs.every((x) => Number.isInteger(x) && x > 0),
-    'expected comma-separated step counts',
-  )
-  .refine((xs) => xs.every((x, i) => i === 0 || x > xs[i - 1]), 'expected increasing step counts');
 
 const CollectFlags = z.object({
   prompts: z.string().min(1),
@@ -30,10 +21,25 @@ const CollectFlags = z.object({
   scorer: z.string().min(1),
   steps: stepSetFlag,
   scheduler: z.enum(['ddim', 'dpm']).optional(),
-  guidance: numberFlag,
-  seed: intFlag(0, 2 ** 31 - 1),
-  batch: intFlag(1, 256),
+  guidance: guidanceFlag,
+  seed: seedFlag,
+  batch: batchFlag,
 });
+
+/** Every prompt readable by the scorer, or an error naming the first few that are not, by file:line. */
+function checkScorable(file: string, prompts: readonly Prompt[], scorer: QualityScorer): void {
+  const check = scorer.checkPrompt?.bind(scorer);
+  if (!check) return;
+  const bad = prompts.flatMap((p) => {
+    const why = check(p.text);
+    return why === null ? [] : [`${promptPlace(file, p)}: ${why}`];
+  });
+  if (bad.length === 0) return;
+  const shown = bad.slice(0, 5).join('\n  ') + (bad.length > 5 ? `\n  ... and ${bad.length - 5} more` : '');
+  throw new Error(
+    `${file}: ${bad.length} of ${prompts.length} prompts cannot be scored by ${scorer.name}:\n  ${shown}`,
+  );
+}
 
 export function registerCollect(program: Command) {
   program
@@ -55,9 +61,12 @@ export function registerCollect(program: Command) {
     .action(async (raw) => {
       const flags = parseFlags(CollectFlags, raw);
       const prompts = readPromptFile(flags.prompts, flags.column).slice(0, flags.limit);
-      const pipeline = await Text2ImagePipeline.load(flags.model);
       const scorer = await loadScorer(flags.scorer);
+      checkScorable(flags.prompts, prompts, scorer);
+      const pipeline = await Text2ImagePipeline.load(flags.model, loadingSaysWhat);
       const scheduler = flags.scheduler ?? pipeline.defaultScheduler;
+      // Everything the run needs is checked before the database is created or changed.
+      checkStepsFlag(pipeline, flags.steps, scheduler);
       const store = CollectStore.open(flags.db);
       try {
         store.bindSettings({

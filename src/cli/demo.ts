@@ -11,12 +11,12 @@ import { escapeHtml, htmlPage } from '../report/html.js';
 import { encodePng } from '../util/image.js';
 import { worldJudgeScorer } from '../worlds/index.js';
 import { HELD_OUT_SEED, type WorldPrompt, worldPromptSet } from '../worlds/shapes/prompt-sets.js';
-import { intFlag, parseFlags } from './errors.js';
+import { intFlag, parseFlags, seedFlag } from './errors.js';
 
 const DemoFlags = z.object({
   out: z.string().min(1),
   perCount: intFlag(1, 20),
-  seed: intFlag(0, 2 ** 31 - 1),
+  seed: seedFlag,
 });
 
 /** The demo's prompts: `perCount` held-out prompts for each object count 1..6, easy to hard. */

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { ReportData } from '../report/report.js';
 import { diffReports } from '../report/report-diff.js';
+import { describeIssue } from '../util/issue-words.js';
 import { UsageError } from './errors.js';
 
 const CellSchema = z.union([z.string(), z.number(), z.null()]);
@@ -34,7 +35,7 @@ function readReport(path: string): ReportData {
   } catch (e) {
     throw new UsageError(`${file}: ${(e as Error).message}`);
   }
-  const parsed = ReportSchema.safeParse(json);
+  const parsed = ReportSchema.safeParse(json, { error: describeIssue });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new UsageError(`${file}: ${issue.path.join('.') || 'top level'}: ${issue.message}`);

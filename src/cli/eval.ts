@@ -1,18 +1,16 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { buildEvalReport } from '../eval/report-build.js';
+import { CHROMIUM_PATH } from '../report/browser-check.js';
 import { shapesWorld } from '../worlds/shapes/world.js';
-import { intFlag, numberFlag, parseFlags } from './errors.js';
+import { batchFlag, intFlag, intListFlag, numberFlag, parseFlags } from './errors.js';
+import { checkFreshFolder, checkWritableFile } from './outputs.js';
 
-/** "0,1,2" -> [0, 1, 2], distinct non-negative integers. */
-const seedsFlag = z
-  .string()
-  .transform((s) => s.split(',').map((v) => Number(v.trim())))
-  .refine(
-    (xs) => xs.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 31),
-    'expected comma-separated seeds',
-  )
-  .refine((xs) => new Set(xs).size === xs.length, 'expected distinct seeds');
+/** "0,1,2" -> [0, 1, 2], distinct. */
+const seedsFlag = intListFlag('seeds', 0, 2 ** 31 - 1).refine(
+  (xs) => new Set(xs).size === xs.length,
+  'expected distinct seeds',
+);
 
 const EvalFlags = z
   .object({
@@ -31,9 +29,11 @@ const EvalFlags = z
     classifier: z.string().min(1).optional(),
     epochs: intFlag(1, 100_000),
     lr: numberFlag.pipe(z.number().positive('expected a positive learning rate')).optional(),
-    batch: intFlag(1, 256),
+    batch: batchFlag,
     quick: z.boolean(),
     readme: z.string().min(1).optional(),
+    chromium: z.string().min(1),
+    force: z.boolean(),
   })
   .refine((f) => (f.dpmDb === undefined) === (f.dpmPolicy === undefined), {
     error: 'give --dpm-db and --dpm-policy together',
@@ -73,12 +73,16 @@ export function registerEval(program: Command) {
     .option('--lr <rate>', "their learning rate (default: the given policy's)")
     .option('--batch <n>', 'prompts per generation batch', '16')
     .option('--quick', 'reduced sizes everywhere, for tests', false)
+    .option('--chromium <path>', 'Chromium for the closing check of the page', CHROMIUM_PATH)
+    .option('--force', 'write over a report already in --out', false)
     .option(
       '--readme <file>',
       'also write Table 1 and Figure 3 between the file\'s "<!-- adadiff eval: start -->" and "<!-- adadiff eval: end -->" lines',
     )
     .action(async (raw) => {
       const flags = parseFlags(EvalFlags, raw);
+      checkFreshFolder(flags.out, '--out', flags.force);
+      if (flags.readme) checkWritableFile(flags.readme, '--readme');
       const { dir, check } = await buildEvalReport({
         ...flags,
         world: shapesWorld,

@@ -7,24 +7,24 @@ import { generateAdaptive } from '../policy/adaptive.js';
 import { loadSelector } from '../policy/selector.js';
 import { type ResolvedSchedulerConfig, resolveSchedulerConfig } from '../schedulers/index.js';
 import { encodePng, type RgbImage } from '../util/image.js';
-import { intFlag, numberFlag, parseFlags } from './errors.js';
-import { modelOption } from './options.js';
+import { batchFlag, guidanceFlag, intFlag, MAX_STEPS, numberFlag, parseFlags, seedFlag } from './errors.js';
+import { checkStepsFlag, loadingSaysWhat, modelOption } from './options.js';
+import { checkWritableFile } from './outputs.js';
 import { Progress } from './progress.js';
 
 const GenerateFlags = z.object({
   model: z.string().min(1),
   prompt: z.array(z.string()).min(1, 'give at least one --prompt'),
   negativePrompt: z.string(),
-  steps: z
-    .string()
-    .refine((v) => v === 'auto' || (/^\d+$/.test(v) && +v >= 1 && +v <= 1000), 'expected 1 to 1000 or "auto"')
-    .transform((v) => (v === 'auto' ? ('auto' as const) : Number(v))),
+  steps: z.union([z.literal('auto'), intFlag(1, MAX_STEPS)], {
+    error: `expected an integer from 1 to ${MAX_STEPS} or "auto"`,
+  }),
   policy: z.string().optional(),
   scheduler: z.enum(['ddim', 'dpm']).optional(),
-  guidance: numberFlag.pipe(z.number().min(0, 'expected at least 0')),
+  guidance: guidanceFlag,
   eta: numberFlag.pipe(z.number().min(0).max(1)),
-  seed: intFlag(0, 2 ** 32 - 1),
-  batch: intFlag(1, 64),
+  seed: seedFlag,
+  batch: batchFlag,
   out: z.string().refine((f) => extname(f).toLowerCase() === '.png', 'expected a .png file name'),
   provider: z.enum(['cpu', 'cuda', 'webgpu']),
   scale: intFlag(1, 16),
@@ -84,7 +84,11 @@ export function registerGenerate(program: Command) {
     .option('--scale <n>', 'enlarge the saved PNG n times (nearest neighbour)', '1')
     .action(async (raw) => {
       const flags = parseFlags(GenerateFlags, raw);
-      const pipeline = await Text2ImagePipeline.load(flags.model, { executionProvider: flags.provider });
+      checkWritableFile(flags.out, '--out');
+      const pipeline = await Text2ImagePipeline.load(flags.model, {
+        ...loadingSaysWhat,
+        executionProvider: flags.provider,
+      });
       // On stderr, so stdout keeps its one summary line; a config the sampler cannot take fails here.
       console.error(
         describeScheduler(
@@ -94,6 +98,7 @@ export function registerGenerate(program: Command) {
           ),
         ),
       );
+      if (flags.steps !== 'auto') checkStepsFlag(pipeline, [flags.steps], flags.scheduler);
       const prompts = flags.prompt.flatMap((p) => Array<string>(flags.batch).fill(p));
       const common = {
         prompts,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { policyDataset } from '../collect/dataset.js';
+import { incompleteWarning } from '../collect/store.js';
 import { compareMethods, comparisonMarkdown } from '../eval/compare.js';
 import { readCollected } from '../eval/report-collected.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
@@ -12,9 +13,9 @@ import { oracleIndex } from '../policy/reward.js';
 import { StepSelector } from '../policy/selector.js';
 import { checkCheckpointOut, trainToCheckpoint } from '../policy/train-run.js';
 import { loadScorer } from '../worlds/index.js';
-import { stepSetFlag } from './collect.js';
-import { intFlag, numberFlag, parseFlags } from './errors.js';
-import { modelOption } from './options.js';
+import { batchFlag, intFlag, numberFlag, parseFlags, seedFlag, stepSetFlag } from './errors.js';
+import { loadingSaysWhat, modelOption } from './options.js';
+import { checkFreshFolder } from './outputs.js';
 
 const RewardFlags = {
   reward: z.enum(['topk', 'threshold', 'steps-only']),
@@ -33,7 +34,7 @@ const TrainFlags = z.object({
   lr: numberFlag.pipe(z.number().positive('expected a positive learning rate')),
   gradient: z.enum(['reinforce', 'exact']),
   baseline: z.enum(['none', 'mean']),
-  seed: intFlag(0, 2 ** 31 - 1),
+  seed: seedFlag,
   resume: z.boolean(),
   force: z.boolean(),
   steps: stepSetFlag,
@@ -46,10 +47,17 @@ const EvaluateFlags = z.object({
   model: z.string().min(1),
   scorer: z.string().min(1),
   randomRuns: intFlag(1, 100),
-  batch: intFlag(1, 256),
+  batch: batchFlag,
   set: z.enum(['test', 'val', 'train', 'all']),
-  out: z.string().optional(),
+  out: z.string().min(1).optional(),
+  force: z.boolean(),
 });
+
+/** Prompts a database holds only in part are left out; the user hears how many. */
+function warnIfIncomplete(db: string, incomplete: number): void {
+  const warning = incompleteWarning(db, incomplete);
+  if (warning) console.warn(`warning: ${warning}`);
+}
 
 export function registerPolicy(program: Command) {
   const policy = program.command('policy').description('train and evaluate the step-selection policy');
@@ -91,8 +99,9 @@ export function registerPolicy(program: Command) {
       const flags = parseFlags(TrainFlags, raw);
       checkCheckpointOut(flags.out, flags.resume, flags.force);
       const steps = flags.steps;
-      const { prompts, settings } = readCollected(flags.db, steps);
-      const pipe = await Text2ImagePipeline.load(flags.model);
+      const { prompts, settings, incomplete } = readCollected(flags.db, steps);
+      warnIfIncomplete(flags.db, incomplete);
+      const pipe = await Text2ImagePipeline.load(flags.model, loadingSaysWhat);
       const data = await policyDataset(pipe, prompts);
       await pipe.model.release();
       const split = splitByPrompt(data);
@@ -145,12 +154,15 @@ export function registerPolicy(program: Command) {
     .option('--batch <n>', 'prompts per batch', '16')
     .option('--set <name>', "which of the database's prompt sets: test, val, train or all", 'test')
     .option('--out <dir>', 'write comparison.json and comparison.md here')
+    .option('--force', 'write over a comparison already in --out', false)
     .action(async (raw) => {
       const flags = parseFlags(EvaluateFlags, raw);
+      if (flags.out) checkFreshFolder(flags.out, '--out', flags.force);
       const selector = await StepSelector.load(flags.policy);
       const steps = selector.stepSet;
-      const { prompts, settings } = readCollected(flags.db, steps);
-      const pipe = await Text2ImagePipeline.load(flags.model);
+      const { prompts, settings, incomplete } = readCollected(flags.db, steps);
+      warnIfIncomplete(flags.db, incomplete);
+      const pipe = await Text2ImagePipeline.load(flags.model, loadingSaysWhat);
       const data = await policyDataset(pipe, prompts);
       const split = splitByPrompt(data);
       const rows = flags.set === 'all' ? prompts.map((_, i) => i) : split[flags.set];

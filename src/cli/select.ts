@@ -4,7 +4,7 @@ import { initialLatents } from '../pipelines/latents.js';
 import { DEFAULT_GUIDANCE_SCALE, selectRows, Text2ImagePipeline } from '../pipelines/text2img.js';
 import { loadSelector } from '../policy/selector.js';
 import { parseFlags } from './errors.js';
-import { modelOption } from './options.js';
+import { loadingSaysWhat, modelOption } from './options.js';
 
 const SelectFlags = z.object({
   model: z.string().min(1),
@@ -23,7 +23,7 @@ export function registerSelect(program: Command) {
     .option('--prompt <text>', 'prompt; repeat for several', (v: string, acc: string[]) => [...acc, v], [])
     .action(async (raw) => {
       const flags = parseFlags(SelectFlags, raw);
-      const pipe = await Text2ImagePipeline.load(flags.model);
+      const pipe = await Text2ImagePipeline.load(flags.model, loadingSaysWhat);
       const selector = await loadSelector(flags.policy, flags.model);
       const encoded = await pipe.encode(flags.prompt, '', DEFAULT_GUIDANCE_SCALE);
       // Warm up the policy's session, then time it as a user's next call would see it.

@@ -3,26 +3,28 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { scoresByPrompt } from '../collect/dataset.js';
-import { readCollectDb } from '../collect/store.js';
+import { incompleteWarning, readCollectDb } from '../collect/store.js';
 import { PAPER_DEFAULTS } from '../policy/config.js';
 import { evidenceMarkdown, worldEvidence } from '../worlds/shapes/evidence.js';
 import { HELD_OUT_SEED, worldPromptSet } from '../worlds/shapes/prompt-sets.js';
-import { stepSetFlag } from './collect.js';
-import { intFlag, parseFlags } from './errors.js';
+import { intFlag, MAX_SEED, parseFlags, stepSetFlag } from './errors.js';
+import { checkFreshFile, checkFreshFolder } from './outputs.js';
 
 const EvidenceFlags = z.object({
   db: z.string().min(1),
   oracleSteps: stepSetFlag,
   k: intFlag(1),
   retestDb: z.string().min(1).optional(),
-  out: z.string().optional(),
+  out: z.string().min(1).optional(),
+  force: z.boolean(),
 });
 
 const PromptFlags = z.object({
   n: intFlag(1, 1_000_000),
   dialect: z.enum(['terse', 'verbose']),
-  seed: intFlag(HELD_OUT_SEED, 2 ** 32 - 1),
+  seed: intFlag(HELD_OUT_SEED, MAX_SEED),
   out: z.string().min(1),
+  force: z.boolean(),
 });
 
 /** `world prompts` and `world evidence`: held-out prompt sets and what collect found on them. */
@@ -38,8 +40,10 @@ export function registerWorldData(world: Command) {
       String(HELD_OUT_SEED),
     )
     .requiredOption('--out <file.jsonl>', 'output file')
+    .option('--force', 'replace the file if it exists', false)
     .action((raw) => {
       const flags = parseFlags(PromptFlags, raw);
+      checkFreshFile(flags.out, '--out', flags.force);
       const set = worldPromptSet(flags.n, flags.dialect, flags.seed);
       writeFileSync(
         flags.out,
@@ -61,10 +65,20 @@ export function registerWorldData(world: Command) {
       'a collect of the same prompts under another --seed: does the oracle step repeat?',
     )
     .option('--out <dir>', 'write evidence.json and evidence.md here')
+    .option('--force', 'write over evidence already in --out', false)
     .action((raw) => {
       const flags = parseFlags(EvidenceFlags, raw);
-      const { records, steps } = readCollectDb(flags.db);
-      const retest = flags.retestDb ? readCollectDb(flags.retestDb, steps).records : undefined;
+      if (flags.out) checkFreshFolder(flags.out, '--out', flags.force);
+      const { records, steps, incomplete } = readCollectDb(flags.db);
+      const again = flags.retestDb ? readCollectDb(flags.retestDb, steps) : undefined;
+      for (const [db, n] of [
+        [flags.db, incomplete],
+        [flags.retestDb, again?.incomplete ?? 0],
+      ] as const) {
+        const warning = db && incompleteWarning(db, n);
+        if (warning) console.warn(`warning: ${warning}`);
+      }
+      const retest = again?.records;
       const evidence = worldEvidence(
         records,
         scoresByPrompt(records, steps),

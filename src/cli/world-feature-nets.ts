@@ -7,14 +7,16 @@ import {
   type FeatureNetKind,
   trainFeatureNet,
 } from '../worlds/shapes/feature-nets/index.js';
-import { intFlag, numberFlag, parseFlags, UsageError } from './errors.js';
+import { intFlag, numberFlag, parseFlags, seedFlag, UsageError } from './errors.js';
+import { checkFreshFolder } from './outputs.js';
 
 const TrainFlags = z.object({
   out: z.string().min(1).optional(),
   minutes: numberFlag.pipe(z.number().positive('expected more than 0 minutes')),
-  seed: intFlag(0, 2 ** 32 - 1),
+  seed: seedFlag,
   steps: intFlag(1).optional(),
   imageInit: z.string().min(1).optional(),
+  force: z.boolean(),
 });
 
 const EvaluateFlags = z.object({ dir: z.string().min(1).optional() });
@@ -40,12 +42,15 @@ export function registerFeatureNetCommands(world: Command) {
     .option('--steps <n>', 'fixed number of steps (the budget still caps it)')
     .option('--seed <n>', 'seed for initialisation and data', '0')
     .option('--image-init <dir>', 'clip: start the image tower from a trained classifier folder')
+    .option('--force', 'replace a network already in --out', false)
     .action(async (net: FeatureNetKind, raw) => {
       const flags = parseFlags(TrainFlags, raw);
       if (flags.imageInit !== undefined && net !== 'clip') {
         throw new UsageError('--image-init applies to clip only');
       }
-      const report = await trainFeatureNet(net, { ...flags, out: flags.out ?? defaultDir(net) });
+      const out = flags.out ?? defaultDir(net);
+      checkFreshFolder(out, '--out', flags.force);
+      const report = await trainFeatureNet(net, { ...flags, out });
       console.log(JSON.stringify(report, null, 2));
     });
   nets

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { emaWeights, loadCheckpointDir } from '../graph/trainer.js';
+import { checkRunOut, emaWeights, loadCheckpointDir } from '../graph/trainer.js';
 import { curveEvaluation } from '../worlds/shapes/curve.js';
 import { exportCheckpoint } from '../worlds/shapes/export.js';
 import * as shapes from '../worlds/shapes/index.js';
@@ -11,14 +11,16 @@ import {
   measureReconstruction,
   trainAutoencoder,
 } from '../worlds/shapes/train-autoencoder.js';
-import { intFlag, numberFlag, parseFlags } from './errors.js';
+import { intFlag, numberFlag, parseFlags, seedFlag } from './errors.js';
+import { checkFreshFolder } from './outputs.js';
 
 const TrainFlags = z.object({
   out: z.string().min(1),
   minutes: numberFlag.pipe(z.number().positive('expected more than 0 minutes')),
-  seed: intFlag(0, 2 ** 32 - 1),
+  seed: seedFlag,
   steps: intFlag(1).optional(),
   resume: z.boolean(),
+  force: z.boolean(),
   threads: intFlag(1, 256).optional(),
   provider: z.enum(['cpu', 'cuda', 'webgpu']),
 });
@@ -37,6 +39,7 @@ const EncodeFlags = z.object({
   count: intFlag(1),
   out: z.string().min(1),
   threads: intFlag(1, 256).optional(),
+  force: z.boolean(),
 });
 
 const MeasureFlags = z.object({
@@ -45,7 +48,7 @@ const MeasureFlags = z.object({
   threads: intFlag(1, 256).optional(),
 });
 
-const ExportFlags = z.object({ checkpoint: z.string().min(1), out: z.string().min(1) });
+const ExportFlags = z.object({ checkpoint: z.string().min(1), out: z.string().min(1), force: z.boolean() });
 
 /** A checkpointed training command with the flags every run has (RunOptions). */
 function runCommand(parent: Command, name: string): Command {
@@ -55,7 +58,8 @@ function runCommand(parent: Command, name: string): Command {
     .option('--minutes <m>', 'wall-clock budget; the step count is planned from the measured speed', '60')
     .option('--steps <n>', 'fixed number of steps (reproduces a run exactly; the budget still caps it)')
     .option('--seed <n>', 'seed for initialisation and data', '0')
-    .option('--resume', 'continue from the checkpoint in --out', false)
+    .option('--resume', 'continue from the checkpoint in --out (or start one there)', false)
+    .option('--force', 'replace a checkpoint already in --out', false)
     .option('--threads <n>', 'ONNX Runtime threads (default: one per core)')
     .option('--provider <name>', 'execution provider: cpu, cuda or webgpu', 'cpu');
 }
@@ -76,6 +80,7 @@ export function registerWorldCommands(program: Command) {
     .option('--curve-prompts <n>', 'held-out prompts per object-count bucket on the curve', '30')
     .action(async (raw) => {
       const flags = parseFlags(LatentTrainFlags, raw);
+      checkRunOut(flags.out, flags.resume, flags.force);
       const log = (line: string) => console.log(line);
       const every = flags.curveEvery;
       await train(shapes, await loadLatentCache(flags.latents), {
@@ -94,8 +99,10 @@ export function registerWorldCommands(program: Command) {
     .requiredOption('--count <n>', 'number of scenes')
     .requiredOption('--out <dir>', 'cache directory (latents.bin, latents.json)')
     .option('--threads <n>', 'ONNX Runtime threads (default: one per core)')
+    .option('--force', 'replace a cache already in --out', false)
     .action(async (raw) => {
       const flags = parseFlags(EncodeFlags, raw);
+      checkFreshFolder(flags.out, '--out', flags.force);
       await encodeLatentCache({ ...flags, log: (line) => console.log(line) });
     });
   world
@@ -114,15 +121,19 @@ export function registerWorldCommands(program: Command) {
     .description('train the shapes autoencoder on reconstruction of scenes rendered on the fly')
     .option('--detail-weight <w>', "weight of the error's Laplacian in the loss (fine patterns)", '0')
     .action(async (raw) => {
-      await trainAutoencoder(parseFlags(AutoencoderFlags, raw));
+      const flags = parseFlags(AutoencoderFlags, raw);
+      checkRunOut(flags.out, flags.resume, flags.force);
+      await trainAutoencoder(flags);
     });
   world
     .command('export')
     .description('export a checkpoint (EMA weights) as a diffusers/Optimum ONNX model folder')
     .requiredOption('--checkpoint <dir>', 'checkpoint directory written by `world train`')
     .option('--out <dir>', 'model folder', 'models/shapes')
+    .option('--force', 'write over a model folder already in --out', false)
     .action((raw) => {
       const flags = parseFlags(ExportFlags, raw);
+      checkFreshFolder(flags.out, '--out', flags.force);
       const step = exportCheckpoint(flags.checkpoint, flags.out);
       console.log(`exported step ${step} of ${flags.checkpoint} to ${flags.out}`);
     });

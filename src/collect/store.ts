@@ -5,6 +5,7 @@ import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import type { HashCache } from '../models/fingerprint.js';
+import { describeIssue } from '../util/issue-words.js';
 
 /** One collected image: a prompt generated at one step count from its seed, and its quality. */
 export interface CollectedRecord {
@@ -288,6 +289,7 @@ export class CollectStore {
       throw new CollectStoreError(`${this.file}: a collect database with no settings yet`);
     const parsed = COLLECT_SETTINGS.safeParse(
       Object.fromEntries(rows.map((r) => [r.key, JSON.parse(r.value)])),
+      { error: describeIssue },
     );
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -323,6 +325,15 @@ export class CollectStore {
       )
       .all(...steps, steps.length) as { prompt_id: number }[];
     return new Set(rows.map((r) => r.prompt_id));
+  }
+
+  /** How many known prompts lack a row at one or more of `steps` (holes left by an unfinished run). */
+  incompleteCount(steps: readonly number[]): number {
+    const known =
+      this.version === 1
+        ? (this.db.prepare('SELECT COUNT(DISTINCT prompt_id) AS n FROM records').get() as { n: number })
+        : (this.db.prepare('SELECT COUNT(*) AS n FROM prompts').get() as { n: number });
+    return known.n - this.completePrompts(steps).size;
   }
 
   /**
@@ -414,7 +425,7 @@ export class CollectStore {
 export function readCollectDb(
   db: string,
   requiredSteps: readonly number[] = [],
-): { settings: CollectSettings; steps: number[]; records: CollectedRecord[] } {
+): { settings: CollectSettings; steps: number[]; records: CollectedRecord[]; incomplete: number } {
   const store = CollectStore.read(db);
   try {
     const settings = store.settings();
@@ -423,8 +434,20 @@ export function readCollectDb(
       throw new CollectStoreError(
         `${db} has no images at ${missing.join(', ')} steps (collected: ${settings.steps})`,
       );
-    return { settings, steps: settings.steps, records: store.records() };
+    return {
+      settings,
+      steps: settings.steps,
+      records: store.records(),
+      incomplete: store.incompleteCount(requiredSteps.length ? requiredSteps : settings.steps),
+    };
   } finally {
     store.close();
   }
+}
+
+/** What a reader says about prompts a database holds only in part; null when there are none. */
+export function incompleteWarning(db: string, incomplete: number): string | null {
+  return incomplete === 0
+    ? null
+    : `${db}: ${incomplete} prompts lack images at some step counts (an unfinished collect: run it again to fill them); they are left out`;
 }

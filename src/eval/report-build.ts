@@ -4,14 +4,14 @@
  * opened in headless Chromium before it counts as done.
  */
 import { basename, join, relative, resolve } from 'node:path';
-import { type CollectSettings, settingsModelDir } from '../collect/store.js';
+import { type CollectSettings, incompleteWarning, settingsModelDir } from '../collect/store.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
 import { loadCheckpoint } from '../policy/checkpoint.js';
 import type { RewardConfig } from '../policy/reward.js';
 import { StepSelector } from '../policy/selector.js';
 import type { TrainOptions } from '../policy/train.js';
 import { loadOnnxRewardScorer, type QualityScorer } from '../quality/index.js';
-import { type BrowserCheck, checkReportInBrowser } from '../report/browser-check.js';
+import { type BrowserCheck, checkReportInBrowser, requireChromium } from '../report/browser-check.js';
 import { type ReportData, type Table, updateReadme, writeReport } from '../report/report.js';
 import { bootstrapMeanDifference } from '../util/statistics.js';
 import { ablationTable } from './report-ablation.js';
@@ -57,6 +57,8 @@ export interface EvalReportOptions {
   readme?: string;
   commandLine: string[];
   log: (line: string) => void;
+  /** Chromium for the closing browser check, required before any work; default Debian's. */
+  chromium?: string;
 }
 
 /** What a full run uses, and what --quick cuts it to. */
@@ -117,7 +119,10 @@ async function otherDbTable(
   title: string,
   note: string,
 ): Promise<Table> {
-  const db = await withDataset(file, readCollected(file, selector.stepSet), c.pipe);
+  const collected = readCollected(file, selector.stepSet);
+  const gaps = incompleteWarning(file, collected.incomplete);
+  if (gaps) c.o.log(`warning: ${gaps}`);
+  const db = await withDataset(file, collected, c.pipe);
   const set = promptSet(db, setRows(db, c.o.set), c.o.batch);
   c.o.log(`${title}: ${set.prompts.length} ${c.o.set} prompts of ${file}`);
   const adadiff = [{ label: 'AdaDiff', selectors: [selector] }];
@@ -132,6 +137,7 @@ async function otherDbTable(
 }
 
 export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: string; check: BrowserCheck }> {
+  requireChromium(o.chromium);
   const size = o.quick ? SIZES.quick : SIZES.full;
   const epochs = o.quick ? Math.min(o.epochs, QUICK_EPOCHS) : o.epochs;
   const given = await loadCheckpoint(o.policy);
@@ -139,6 +145,8 @@ export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: stri
   const steps = reward.steps;
   const selector = await StepSelector.load(o.policy);
   const collected = readCollected(o.db, steps);
+  const gaps = incompleteWarning(o.db, collected.incomplete);
+  if (gaps) o.log(`warning: ${gaps}`);
   const { settings } = collected;
   const modelDir = o.model ?? settingsModelDir(o.db, settings);
   const pipe = await Text2ImagePipeline.load(modelDir);
@@ -287,7 +295,7 @@ export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: stri
     };
     const files = await writeReport(o.out, report);
     if (o.readme) await updateReadme(o.readme, o.out, report, files);
-    const check = await checkReportInBrowser(files.html);
+    const check = await checkReportInBrowser(files.html, { executablePath: o.chromium });
     if (check.problems.length > 0)
       throw new Error(`the report at ${files.html} did not render:\n  ${check.problems.join('\n  ')}`);
     return { dir: o.out, check };

@@ -13,6 +13,8 @@ export interface Collected {
    * scorer does not report it (ONNX reward models).
    */
   success: number[][] | null;
+  /** Prompts the database holds at only some of the step counts (left out of `prompts`). */
+  incomplete: number;
 }
 
 /**
@@ -20,12 +22,12 @@ export interface Collected {
  * counts it was collected at (one collect at 5..50 serves both the world evidence and S = 10..50).
  */
 export function readCollected(db: string, steps: readonly number[]): Collected {
-  const { settings, records } = readCollectDb(db, steps);
+  const { settings, records, incomplete } = readCollectDb(db, steps);
   const prompts = scoresByPrompt(records, steps);
   const part = partLookup(records);
   const success = prompts.map((p) => steps.map((s) => part(p.promptId, s, 'success')));
   const complete = success.every((row) => row.every((v) => v !== undefined));
-  return { settings, prompts, success: complete ? (success as number[][]) : null };
+  return { settings, prompts, success: complete ? (success as number[][]) : null, incomplete };
 }
 
 /** A collect database with the text features and split its policies use. */

@@ -5,7 +5,7 @@
  * written; optional outputs nothing reads (LayerNormalization's statistics at inference) are left
  * off.
  */
-import type onnx from 'onnx-proto';
+import onnx from 'onnx-proto';
 import {
   attributeProto,
   type ElemType,
@@ -16,7 +16,7 @@ import {
   valueInfo,
 } from '../models/onnx-graph.js';
 import { type AttrValue, type Graph, type Node, sizeOf, type Tensor } from './graph.js';
-import type { Weights } from './params.js';
+import type { HostTensor, Weights } from './params.js';
 
 export interface BuildOptions {
   /** Graph outputs by name. */
@@ -99,4 +99,23 @@ export function buildOnnx(g: Graph, opts: BuildOptions): Uint8Array {
     initializer: inits,
     node: protoNodes,
   });
+}
+
+/**
+ * The float32 initializers of an ONNX model by name: the weights an exported network carries
+ * (buildOnnx writes them as raw little-endian data), for tools that start from a model folder.
+ */
+export function onnxWeights(bytes: Uint8Array): Map<string, HostTensor> {
+  const model = onnx.onnx.ModelProto.decode(bytes);
+  const weights = new Map<string, HostTensor>();
+  for (const init of model.graph?.initializer ?? []) {
+    if (init.dataType !== onnx.onnx.TensorProto.DataType.FLOAT) continue;
+    const shape = (init.dims ?? []).map(Number);
+    const data =
+      init.rawData && init.rawData.length > 0
+        ? new Float32Array(init.rawData.slice().buffer)
+        : Float32Array.from(init.floatData ?? []);
+    weights.set(init.name ?? '', { shape, data });
+  }
+  return weights;
 }

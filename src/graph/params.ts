@@ -44,6 +44,9 @@ export function checkWeights(specs: readonly ParamSpec[], weights: Weights, what
     if (w.shape.join(',') !== s.shape.join(',')) {
       throw new Error(`${what}: tensor "${s.name}" is [${w.shape}], the network wants [${s.shape}]`);
     }
+    // A diverged run's NaN weights would otherwise load and give NaN (or one constant) output.
+    const bad = w.data.findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) throw new Error(`${what}: tensor "${s.name}" holds ${w.data[bad]} at element ${bad}`);
   }
 }
 

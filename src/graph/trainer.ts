@@ -207,6 +207,8 @@ export interface RunOptions {
   readonly minutes: number;
   readonly steps?: number;
   readonly resume?: boolean;
+  /** Replace a checkpoint already in `out` (without it, or `resume`, an existing one is refused). */
+  readonly force?: boolean;
   /** ONNX Runtime intra-op threads (default: one per core). */
   readonly threads?: number;
   readonly provider?: ExecutionProvider;
@@ -231,6 +233,7 @@ export interface DirectoryRun<R extends RunRecord> {
   /** Throws when a saved run cannot be continued by this code (its network or data changed). */
   readonly checkResume?: (saved: R) => void;
   readonly resume?: boolean;
+  readonly force?: boolean;
   readonly steps?: number;
   readonly minutes: number;
   readonly initial: Map<string, HostTensor>;
@@ -238,6 +241,17 @@ export interface DirectoryRun<R extends RunRecord> {
   readonly batch: (step: number, run: R) => Readonly<Record<string, Feed>>;
   readonly log: (line: string) => void;
   readonly evaluate?: Evaluation;
+}
+
+/**
+ * A fresh run may not silently replace a checkpoint: it needs `resume` (continue it) or `force`.
+ * `resume` on an empty directory starts fresh, so one resumable command both starts and continues.
+ */
+export function checkRunOut(out: string, resume = false, force = false): void {
+  if (!resume && !force && existsSync(join(out, CHECKPOINT_FILE)))
+    throw new Error(
+      `${out} already holds a training checkpoint; give --resume to continue it or --force to replace it`,
+    );
 }
 
 export const readRun = <R extends RunRecord>(dir: string): R =>
@@ -250,6 +264,7 @@ export const readRun = <R extends RunRecord>(dir: string): R =>
 export async function trainInDirectory<R extends RunRecord>(
   d: DirectoryRun<R>,
 ): Promise<{ steps: number; loss: number }> {
+  checkRunOut(d.out, d.resume, d.force);
   mkdirSync(d.out, { recursive: true });
   const file = join(d.out, CHECKPOINT_FILE);
   let run: R = { ...d.run, totalSteps: d.steps ?? d.run.totalSteps };

@@ -1,6 +1,8 @@
 /** Reading a model folder's files; JSON is checked with a zod schema, and faults name file and field. */
+
 import { access, readFile } from 'node:fs/promises';
 import type { z } from 'zod';
+import { describeIssue } from '../util/issue-words.js';
 import { ModelFolderError } from './errors.js';
 
 export async function exists(file: string): Promise<boolean> {
@@ -54,7 +56,7 @@ export async function readJson<S extends z.ZodType>(file: string, schema: S): Pr
   } catch (e) {
     throw new ModelFolderError(file, `invalid JSON: ${(e as Error).message}`, { cause: e });
   }
-  const parsed = schema.safeParse(value);
+  const parsed = schema.safeParse(value, { error: describeIssue });
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => {
       const field = i.path.length > 0 ? `field "${i.path.join('.')}"` : 'top level';

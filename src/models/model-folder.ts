@@ -1,3 +1,4 @@
+import { existsSync, statSync } from 'node:fs';
 /**
  * Loads a Stable Diffusion model folder in the diffusers / Optimum ONNX layout (model_index.json
  * naming its components, each in the folder of its name: tokenizer/, text_encoder/, unet/,
@@ -63,6 +64,8 @@ export interface ModelFolder {
 
 export interface LoadOptions {
   executionProvider?: ExecutionProvider;
+  /** Told each network file before it loads (path and size), so a slow start says what it waits on. */
+  onLoad?: (file: string, bytes: number) => void;
 }
 
 const jsonObject = z.record(z.string(), z.unknown(), { error: 'expected a JSON object' });
@@ -231,7 +234,9 @@ export async function loadModelFolder(dir: string, opts: LoadOptions = {}): Prom
   const schedulerConfig = await readJson(join(dir, 'scheduler', 'scheduler_config.json'), jsonObject);
   const loaded: OnnxModel[] = [];
   const load = async (component: string) => {
-    const model = await loadOnnxModel(join(dir, component, 'model.onnx'), provider);
+    const file = join(dir, component, 'model.onnx');
+    if (opts.onLoad && existsSync(file)) opts.onLoad(file, statSync(file).size);
+    const model = await loadOnnxModel(file, provider);
     loaded.push(model);
     return model;
   };

@@ -5,6 +5,7 @@
  */
 import type { Scheduler } from '../schedulers/index.js';
 import type { Rng } from '../util/random.js';
+import { checkFinite } from './finite.js';
 import { applyGuidance } from './guidance.js';
 
 /** eps(x_t, t) for a batch of latents (already scaled as the scheduler asks). */
@@ -34,7 +35,9 @@ export async function sample(
     const t0 = performance.now();
     const t = scheduler.timesteps[i];
     const eps = await denoiser(scheduler.scaleModelInput(x, t), t);
+    checkFinite(eps, () => `the denoiser's output at step ${i + 1} of ${total} (timestep ${t})`);
     x = scheduler.step(eps, t, x, { eta: opts.eta, generator: opts.generator }).prevSample;
+    checkFinite(x, () => `the latents after step ${i + 1} of ${total} (timestep ${t})`);
     stepMs.push(performance.now() - t0);
     opts.onStep?.(i + 1, total);
   }

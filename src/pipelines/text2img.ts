@@ -1,9 +1,11 @@
+import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { type ExecutionProvider, loadModelFolder, type ModelFolder } from '../models/index.js';
+import { type LoadOptions, loadModelFolder, type ModelFolder } from '../models/index.js';
 import { intTensor } from '../models/onnx-model.js';
 import { createScheduler, type SchedulerKind } from '../schedulers/index.js';
 import type { RgbImage } from '../util/image.js';
 import { Rng } from '../util/random.js';
+import { checkFinite } from './finite.js';
 import { initialLatents } from './latents.js';
 import { type Denoiser, guided, sample } from './sample.js';
 
@@ -83,8 +85,25 @@ export class Text2ImagePipeline {
     }
   }
 
-  static async load(dir: string, opts: { executionProvider?: ExecutionProvider } = {}) {
+  static async load(dir: string, opts: LoadOptions = {}) {
     return new Text2ImagePipeline(await loadModelFolder(dir, opts));
+  }
+
+  /**
+   * Throws for a step count the scheduler cannot run with this model's config (more steps than
+   * training timesteps, a schedule out of range), so a command can refuse it before any work.
+   */
+  checkSteps(steps: readonly number[], kind: SchedulerKind = this.defaultScheduler): void {
+    const scheduler = createScheduler(kind, this.model.schedulerConfig);
+    for (const n of steps) {
+      try {
+        scheduler.setTimesteps(n);
+      } catch (err) {
+        throw new Error(
+          `${n} steps cannot run with ${join(this.model.dir, 'scheduler', 'scheduler_config.json')}: ${(err as Error).message}`,
+        );
+      }
+    }
   }
 
   /**
@@ -195,6 +214,7 @@ export class Text2ImagePipeline {
       throw new Error(`${vaeDecoder.file}: output has shape [${pixels.dims}], expected [${batch}, 3, H, W]`);
     }
     const data = pixels.data as Float32Array;
+    checkFinite(data, () => `the decoded image (${vaeDecoder.file})`);
     const per = 3 * height * width;
     const images: RgbImage[] = [];
     for (let b = 0; b < batch; b++) {

@@ -208,6 +208,11 @@ export async function loadPolicyOnnx(
 ): Promise<{ network: NetworkConfig; reward: RewardConfig; onnx: Uint8Array }> {
   const { json, network, reward } = await readConfig(dir);
   const onnxFile = join(dir, CHECKPOINT_FILES.onnx);
+  const weightsFile = join(dir, CHECKPOINT_FILES.weights);
+  // The weights are read even beside the graph: their bytes, shapes and finiteness are checked here.
+  const params = existsSync(weightsFile)
+    ? networkTensors(weightsFile, network, readTensors(weightsFile, json.epoch))
+    : null;
   if (existsSync(onnxFile)) {
     const onnx = new Uint8Array(readFileSync(onnxFile));
     if (json.onnxHash !== undefined && sha256(onnx) !== json.onnxHash) {
@@ -218,7 +223,7 @@ export async function loadPolicyOnnx(
     }
     return { network, reward, onnx };
   }
-  const weightsFile = join(dir, CHECKPOINT_FILES.weights);
-  const params = networkTensors(weightsFile, network, readTensors(weightsFile, json.epoch));
+  if (!params)
+    throw new ModelFolderError(dir, `holds neither ${CHECKPOINT_FILES.onnx} nor ${CHECKPOINT_FILES.weights}`);
   return { network, reward, onnx: policyOnnx(network, params) };
 }

@@ -44,6 +44,8 @@ export class StepSelector {
     }
     const t0 = performance.now();
     const probs = await this.runner.probabilities({ features: features.data, mask: features.mask, batch });
+    if (!probs.every(Number.isFinite))
+      throw new Error(`${this.dir}: the policy's output is not finite (NaN weights?); retrain it`);
     const n = this.stepSet.length;
     return {
       steps: greedyActions(probs, n).map((a) => this.stepSet[a]),

@@ -23,12 +23,13 @@ export class PromptFileError extends Error {
  * default "prompt" or "Prompt"). Blank lines are skipped; CRLF and a UTF-8 BOM are tolerated.
  */
 export function readPromptFile(file: string, column?: string): Prompt[] {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+    bytes = readFileSync(file);
   } catch (err) {
     throw new PromptFileError(file, `cannot read (${(err as NodeJS.ErrnoException).code ?? err})`);
   }
+  const text = decodeUtf8(file, bytes);
   const ext = extname(file).toLowerCase();
   let texts: string[];
   if (ext === '.txt') {
@@ -41,8 +42,44 @@ export function readPromptFile(file: string, column?: string): Prompt[] {
     throw new PromptFileError(file, `unknown prompt file type "${ext}"; expected .txt, .jsonl, .csv or .tsv`);
   }
   const prompts = texts.map((t, i) => ({ id: i, text: t.trim() })).filter((p) => p.text.length > 0);
+  for (const p of prompts) {
+    const control = [...p.text].find((c) => {
+      const code = c.charCodeAt(0);
+      return (code < 0x20 && !'\t\n\r'.includes(c)) || code === 0x7f;
+    });
+    if (control)
+      throw new PromptFileError(
+        file,
+        `${ext === '.csv' || ext === '.tsv' ? 'row' : 'line'} ${p.id + 1} holds the control character ` +
+          `U+${control.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()} (a binary file?)`,
+      );
+  }
   if (prompts.length === 0) throw new PromptFileError(file, 'contains no prompts');
   return prompts;
+}
+
+/** UTF-8 text without its BOM; UTF-16 and invalid bytes are named, not turned into U+FFFD. */
+function decodeUtf8(file: string, bytes: Buffer): string {
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff))
+    throw new PromptFileError(file, 'is UTF-16 text; save it as UTF-8');
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes).replace(/^\uFEFF/, '');
+  } catch {
+    const lines = bytes.toString('latin1').split('\n');
+    const fatal = new TextDecoder('utf-8', { fatal: true });
+    const bad = lines.findIndex((line) => {
+      try {
+        fatal.decode(Buffer.from(line, 'latin1'));
+        return false;
+      } catch {
+        return true;
+      }
+    });
+    throw new PromptFileError(
+      file,
+      `line ${bad + 1} is not valid UTF-8 (Latin-1 or another encoding?); save the file as UTF-8`,
+    );
+  }
 }
 
 function jsonlPrompt(file: string, line: string, lineNo: number, column = 'prompt'): string {
@@ -78,4 +115,10 @@ function tablePrompts(file: string, text: string, delimiter: string, column?: st
     );
   }
   return rows.map((r) => r[name] ?? '');
+}
+
+/** Where a prompt of `file` stands, for messages: "file:12" (its line), or "file, row 12" in a table. */
+export function promptPlace(file: string, prompt: Prompt): string {
+  const ext = extname(file).toLowerCase();
+  return ext === '.csv' || ext === '.tsv' ? `${file}, row ${prompt.id + 1}` : `${file}:${prompt.id + 1}`;
 }

@@ -13,4 +13,9 @@ export interface QualityScore {
 export interface QualityScorer {
   readonly name: string;
   score(prompts: readonly string[], images: readonly RgbImage[]): Promise<QualityScore[]>;
+  /**
+   * Why this scorer cannot score a prompt (a judge that reads only its world's language), or null;
+   * absent when every prompt can be scored. Lets a command refuse a prompt file before any work.
+   */
+  checkPrompt?(prompt: string): string | null;
 }

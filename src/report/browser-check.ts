@@ -44,12 +44,17 @@ async function isBlank(png: Buffer): Promise<boolean> {
 
 /** Debian's Chromium, headless; fails, saying how to install it, when it is missing. */
 export async function launchChromium(executablePath = CHROMIUM_PATH, timeout = 60_000): Promise<Browser> {
+  requireChromium(executablePath);
+  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout });
+}
+
+/** Fails, saying how to install it, when Chromium is missing: a command that ends in a browser check calls it first. */
+export function requireChromium(executablePath = CHROMIUM_PATH): void {
   if (!existsSync(executablePath))
     throw new Error(
       `Chromium is not at ${executablePath}; the browser checks need it. ` +
         'On Debian or Ubuntu: apt-get update && apt-get install -y chromium',
     );
-  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, timeout });
 }
 
 /** Opens a report page from disk in headless Chromium, as a reader would, and reports what did not render. */

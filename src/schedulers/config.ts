@@ -6,7 +6,9 @@
  * implement are rejected by name when their value asks for it, so a config never produces a different
  * sampler than diffusers would build.
  */
+
 import { z } from 'zod';
+import { describeIssue } from '../util/issue-words.js';
 import type { SchedulerKind } from './scheduler.js';
 
 /** Thrown for a config that is malformed or asks for something not implemented. */
@@ -193,7 +195,7 @@ function parseWith<S extends z.ZodType>(
   what: string,
   sourceClass: string | null,
 ): z.output<S> {
-  const result = schema.safeParse(input);
+  const result = schema.safeParse(input, { error: describeIssue });
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
     const key = issue.path.join('.');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssue } from '../util/issue-words.js';
 
 /** A request the server will not serve as asked: its status, and the body field at fault if any. */
 export class HttpError extends Error {
@@ -19,38 +20,6 @@ export const clientGone = (): HttpError => new HttpError(499, null, 'the client 
 
 export const badRequest = (field: string, message: string): HttpError =>
   new HttpError(400, field, `${field}: ${message}`);
-
-const KIND: Record<string, string> = {
-  string: 'text',
-  number: 'a number',
-  int: 'an integer',
-  boolean: 'true or false',
-  array: 'a list',
-  object: 'a JSON object',
-};
-
-const UNIT: Record<string, string> = { string: ' characters', array: ' items' };
-
-/**
- * Words for the issues whose schema gives none (the schemas name their own expectations where a
- * field has several), so no validator wording reaches a client.
- */
-function describeIssue(issue: z.core.$ZodRawIssue): string {
-  switch (issue.code) {
-    case 'invalid_type':
-      return `expected ${KIND[issue.expected] ?? issue.expected}`;
-    case 'too_big':
-      return `expected at most ${issue.maximum}${UNIT[issue.origin] ?? ''}`;
-    case 'too_small':
-      return `expected at least ${issue.minimum}${UNIT[issue.origin] ?? ''}`;
-    case 'invalid_value':
-      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
-    case 'unrecognized_keys':
-      return 'not a field of this request';
-    default:
-      return 'not accepted here';
-  }
-}
 
 /** Validates a request body once, at the edge; the first problem is a 400 naming its field. */
 export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {

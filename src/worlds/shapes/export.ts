@@ -2,15 +2,14 @@
  * Exports a trained shapes-model checkpoint in the diffusers / Optimum ONNX layout that the
  * text-to-image pipeline loads: tokenizer, text_encoder, unet, vae_encoder and vae_decoder (the
  * autoencoder whose latents the denoiser learnt, `scaling_factor` in their configs; an identity
- * vae_decoder for the first, pixel-space model), the DDIM scheduler config, model_index.json, and
- * the EMA weights. The ONNX graphs are the networks' own definitions with the weights as
- * initializers.
+ * vae_decoder for the first, pixel-space model), the DDIM scheduler config and model_index.json.
+ * The ONNX graphs are the networks' own definitions with the EMA weights as initializers, their
+ * only copy in the folder (models/ must stay small).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildOnnx } from '../../graph/build.js';
 import type { HostTensor } from '../../graph/params.js';
-import { saveSafetensors } from '../../graph/safetensors.js';
 import { emaWeights, loadCheckpointDir } from '../../graph/trainer.js';
 import { GraphBuilder } from '../../models/onnx-graph.js';
 import {
@@ -125,13 +124,6 @@ export function tokenizerConfigJson(maxTokens: number): object {
     do_lower_case: true,
     clean_up_tokenization_spaces: false,
   };
-}
-
-/** Weights of one sub-model with its prefix removed ("text.tok" -> "tok"). */
-function subset(weights: Weights, prefix: string): Weights {
-  return new Map(
-    [...weights].filter(([k]) => k.startsWith(`${prefix}.`)).map(([k, v]) => [k.slice(prefix.length + 1), v]),
-  );
 }
 
 function writeJson(path: string, value: unknown): void {
@@ -252,8 +244,6 @@ export function exportModel(
     });
   }
   writeJson(join(out, 'scheduler', 'scheduler_config.json'), SCHEDULER_CONFIG);
-  saveSafetensors(join(out, 'text_encoder', 'model.safetensors'), subset(weights, 'text'));
-  saveSafetensors(join(out, 'unet', 'model.safetensors'), subset(weights, 'unet'));
   writeJson(join(out, 'config.json'), { model: cfg, vocab: run.vocab, seed: run.seed });
 }
 

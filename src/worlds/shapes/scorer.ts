@@ -1,5 +1,6 @@
 import type { QualityScorer } from '../../quality/scorer.js';
 import { judge } from './judge.js';
+import { parsePrompt } from './parse.js';
 
 /** The shapes world's judge as a quality scorer; a fully correct image also scores parts.success = 1. */
 export const worldJudgeScorer: QualityScorer = {
@@ -11,5 +12,13 @@ export const worldJudgeScorer: QualityScorer = {
       const s = judge(prompts[i], img.chw, img.width);
       return { total: s.total, parts: { ...s.parts, raw: s.raw, success: s.success ? 1 : 0 } };
     });
+  },
+  checkPrompt(prompt) {
+    try {
+      parsePrompt(prompt);
+      return null;
+    } catch (err) {
+      return (err as Error).message.replace(/^parsePrompt: /, '');
+    }
   },
 };

@@ -85,15 +85,11 @@ test('the exported tokenizer gives the training tokenizer ids', () => {
   }
 });
 
-test('the shipped model folder is the export of the shipped checkpoint, byte for byte', async () => {
+test('the shipped model folder is the export of the shipped checkpoints, byte for byte', async () => {
   const out = join(root, 'export');
-  exportCheckpoint('checkpoints/shapes', out);
-  for (const file of [
-    'text_encoder/model.onnx',
-    'unet/model.onnx',
-    'text_encoder/model.safetensors',
-    'unet/model.safetensors',
-  ]) {
+  exportCheckpoint('checkpoints/shapes-v2', out);
+  for (const part of ['text_encoder', 'unet', 'vae_encoder', 'vae_decoder']) {
+    const file = join(part, 'model.onnx');
     assert.ok(
       readFileSync(join(out, file)).equals(readFileSync(join(DEFAULT_MODEL_DIR, file))),
       `${file} differs`,

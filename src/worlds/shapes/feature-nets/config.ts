@@ -67,6 +67,8 @@ export const FEATURE_NETS = {
     fit,
   },
   evaluation: {
+    /** Renders are made at the embedded model's size and resized by the loaders, as its images are. */
+    imageSize: 64,
     /** Held-out images for the classifier's accuracy. */
     classifierImages: 2000,
     /** Retrieval is top-1 among this many pairs, as CLIP papers' in-batch numbers. */

@@ -1,6 +1,7 @@
 /**
  * Held-out checks of the exported folders, run through the same loaders the metrics use
- * (loadImageFeatureNet, loadClipNet), so the numbers describe what ships. Scenes come from seeds
+ * (loadImageFeatureNet, loadClipNet) at the embedded model's image size, so the numbers describe what
+ * ships and what it is given. Scenes come from seeds
  * at and above HELD_OUT_SEED, which training never draws.
  */
 import { clipScore } from '../../../quality/metrics/clip-score.js';
@@ -14,13 +15,14 @@ import { layoutScene, type Placement } from '../layout.js';
 import { HELD_OUT_SEED } from '../prompt-sets.js';
 import { renderPlacements } from '../render.js';
 import type { Scene } from '../scene.js';
-import { IMAGE_SIZE } from './batches.js';
 import { FEATURE_NETS } from './config.js';
 import { trainingRender } from './images.js';
 import { classifierTargets, kindIndex } from './labels.js';
 import { siblingScene } from './siblings.js';
 
-const rgb = (chw: Float32Array): RgbImage => ({ width: IMAGE_SIZE, height: IMAGE_SIZE, chw });
+/** Renders at the embedded model's image size, given to the loaders as generated images are (they resize). */
+const SIZE = FEATURE_NETS.evaluation.imageSize;
+const rgb = (chw: Float32Array): RgbImage => ({ width: SIZE, height: SIZE, chw });
 
 const argmax = (xs: ArrayLike<number>) => {
   let best = 0;
@@ -54,8 +56,8 @@ export async function evaluateClassifier(
     const layouts: Placement[][] = Array.from({ length: images }, () => layoutScene(sampleScene(rng), rng));
     const predict = async (renders: Float32Array[]) =>
       (await net.extract(renders.map(rgb), ['logits'])).logits;
-    const clean = await predict(layouts.map((p) => renderPlacements(p, IMAGE_SIZE)));
-    const degraded = await predict(layouts.map((p) => trainingRender(p, IMAGE_SIZE, rng)));
+    const clean = await predict(layouts.map((p) => renderPlacements(p, SIZE)));
+    const degraded = await predict(layouts.map((p) => trainingRender(p, SIZE, rng)));
     const dominant = layouts.map((p) => argmax(classifierTargets(p).kinds));
     const single = layouts.flatMap((p, i) => (p.length === 1 ? [argmax(clean[i]) === dominant[i]] : []));
     return {
@@ -123,7 +125,7 @@ export async function evaluateClip(
     const rng = new Rng(HELD_OUT_SEED + 1);
     const embed = async (scenes: Scene[]) => {
       const prompts = scenes.map((s) => describe(s, rng.uniform() < 0.5 ? 'terse' : 'verbose', rng));
-      const renders = scenes.map((s) => rgb(renderPlacements(layoutScene(s, rng), IMAGE_SIZE)));
+      const renders = scenes.map((s) => rgb(renderPlacements(layoutScene(s, rng), SIZE)));
       return net.embed(prompts, renders);
     };
     const [i2t, t2i]: boolean[][] = [[], []];

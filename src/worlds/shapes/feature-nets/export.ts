@@ -45,13 +45,17 @@ function writeJson(path: string, value: unknown): void {
   writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
-/** config.json fields both loaders share: 32 px in, no resize or crop, pixels scaled to [-1, 1]. */
+/**
+ * config.json fields both loaders share: the network's size in, no crop, pixels scaled to [-1, 1].
+ * Larger images (the embedded model's 64 px) are resized with PIL's antialiased bilinear filter,
+ * which averages where nearest-neighbour would alias stripes and dots away.
+ */
 function preprocessConfig(name: string, imageSize: number): object {
   const { mean, std } = FEATURE_NETS.pixels;
   return {
     name,
     image_size: imageSize,
-    resize: 'nearest',
+    resize: 'bilinear',
     crop: 'none',
     image_mean: [mean, mean, mean],
     image_std: [std, std, std],
