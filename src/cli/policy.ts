@@ -7,13 +7,14 @@ import { incompleteWarning } from '../collect/store.js';
 import { compareMethods, comparisonMarkdown } from '../eval/compare.js';
 import { readCollected } from '../eval/report-collected.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
+import { checkBudget } from '../policy/budget.js';
 import { PAPER_DEFAULTS } from '../policy/config.js';
 import { splitByPrompt } from '../policy/dataset.js';
 import { oracleIndex } from '../policy/reward.js';
 import { StepSelector } from '../policy/selector.js';
 import { checkCheckpointOut, trainToCheckpoint } from '../policy/train-run.js';
 import { loadScorer } from '../worlds/index.js';
-import { batchFlag, intFlag, numberFlag, parseFlags, seedFlag, stepSetFlag } from './errors.js';
+import { batchFlag, intFlag, numberFlag, parseFlags, seedFlag, stepSetFlag, UsageError } from './errors.js';
 import { loadingSaysWhat, modelOption } from './options.js';
 import { checkFreshFolder } from './outputs.js';
 
@@ -38,6 +39,7 @@ const TrainFlags = z.object({
   resume: z.boolean(),
   force: z.boolean(),
   steps: stepSetFlag,
+  budget: numberFlag.optional(),
   ...RewardFlags,
 });
 
@@ -95,8 +97,21 @@ export function registerPolicy(program: Command) {
       'the step set S (step counts the database holds)',
       PAPER_DEFAULTS.steps.join(','),
     )
+    .option(
+      '--budget <steps>',
+      'a mean step count B: the best quality at that mean (reward Q less a step cost priced to meet B, calibrated on the validation prompts); replaces --reward',
+    )
     .action(async (raw) => {
       const flags = parseFlags(TrainFlags, raw);
+      if (flags.budget !== undefined) {
+        if (flags.reward !== 'topk')
+          throw new UsageError('--budget sets the reward itself; give it without --reward');
+        try {
+          checkBudget(flags.budget, flags.steps);
+        } catch (err) {
+          throw new UsageError(`--budget: ${(err as Error).message}`);
+        }
+      }
       checkCheckpointOut(flags.out, flags.resume, flags.force);
       const steps = flags.steps;
       const { prompts, settings, incomplete } = readCollected(flags.db, steps);
@@ -109,11 +124,12 @@ export function registerPolicy(program: Command) {
         `${data.dims.n} prompts (train ${split.train.length}, val ${split.val.length}, test ${split.test.length}) ` +
           `from ${flags.db} [scorer ${settings.scorer}, S = ${steps.join(',')}]`,
       );
-      const { reward } = await trainToCheckpoint({
+      const { reward, validationMean } = await trainToCheckpoint({
         data,
         split,
         reward: {
-          kind: flags.reward,
+          kind: flags.budget === undefined ? flags.reward : 'budget',
+          budget: flags.budget,
           steps,
           lambda: flags.lambda,
           topK: flags.k,
@@ -138,7 +154,13 @@ export function registerPolicy(program: Command) {
               `entropy ${log.entropy.toFixed(3)}, mean steps ${log.meanSteps.toFixed(2)} (${log.seconds.toFixed(1)} s)`,
           ),
       });
-      console.log(`${flags.out}: policy checkpoint (gamma ${reward.gamma.toFixed(3)})`);
+      const b = reward.budget;
+      console.log(
+        b
+          ? `${flags.out}: policy checkpoint for a mean of ${b.target} steps: ${validationMean?.toFixed(2)} on the ` +
+              `validation prompts (step cost mu ${b.multiplier.toFixed(3)}, logit shift nu ${b.calibration.toFixed(3)})`
+          : `${flags.out}: policy checkpoint (gamma ${reward.gamma.toFixed(3)})`,
+      );
     });
 
   policy

@@ -6,7 +6,7 @@
 import { basename, join, relative, resolve } from 'node:path';
 import { type CollectSettings, incompleteWarning, settingsModelDir } from '../collect/store.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
-import { loadCheckpoint } from '../policy/checkpoint.js';
+import { loadCheckpointSettings } from '../policy/checkpoint.js';
 import type { RewardConfig } from '../policy/reward.js';
 import { StepSelector } from '../policy/selector.js';
 import type { TrainOptions } from '../policy/train.js';
@@ -140,7 +140,7 @@ export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: stri
   requireChromium(o.chromium);
   const size = o.quick ? SIZES.quick : SIZES.full;
   const epochs = o.quick ? Math.min(o.epochs, QUICK_EPOCHS) : o.epochs;
-  const given = await loadCheckpoint(o.policy);
+  const given = await loadCheckpointSettings(o.policy);
   const { network, reward, training } = given;
   const steps = reward.steps;
   const selector = await StepSelector.load(o.policy);

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import type { Checkpoint } from '../policy/checkpoint.js';
 import { StepSelector } from '../policy/selector.js';
-import { trainToCheckpoint } from '../policy/train-run.js';
+import { rewardRequest, trainToCheckpoint } from '../policy/train-run.js';
 import type { CollectDb } from './report-collected.js';
 
 /** Trains one policy per seed into `dir`/seed-N (kept with the report) and loads each. */
@@ -28,7 +28,7 @@ export async function retrainWithSeeds(
     await trainToCheckpoint({
       data: db.data,
       split: db.split,
-      reward,
+      reward: rewardRequest(reward),
       network,
       training,
       out,

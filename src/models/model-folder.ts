@@ -12,6 +12,7 @@ import { ModelFolderError } from './errors.js';
 import { exists, readJson } from './json-file.js';
 import {
   type ExecutionProvider,
+  FLOAT_TYPES,
   loadOnnxModel,
   type OnnxModel,
   requireOnlyInputs,
@@ -103,8 +104,6 @@ const vaeConfigSchema = z.looseObject({
 const DEFAULT_SCALING_FACTOR = 0.18215;
 const DEFAULT_VAE_SCALE_FACTOR = 8;
 
-const FLOAT = ['float32', 'float16'] as const;
-
 async function optionalJson<S extends z.ZodType>(file: string, schema: S): Promise<z.output<S> | undefined> {
   return (await exists(file)) ? readJson(file, schema) : undefined;
 }
@@ -139,14 +138,14 @@ function resolveSize(
 function textEncoderOf(model: OnnxModel): TextEncoderModel {
   const ids = requireTensor(model, 'input', 'input_ids', 2, ['int32', 'int64']);
   requireOnlyInputs(model, ['input_ids']);
-  const hidden = requireTensor(model, 'output', 'last_hidden_state', 3, FLOAT);
+  const hidden = requireTensor(model, 'output', 'last_hidden_state', 3, FLOAT_TYPES);
   return { ...model, inputIdsType: ids.type, hiddenOutput: hidden.name };
 }
 
 async function unetOf(model: OnnxModel, dir: string): Promise<UnetModel> {
   const configFile = join(dir, 'unet', 'config.json');
   const config = await optionalJson(configFile, unetConfigSchema);
-  const sample = requireTensor(model, 'input', 'sample', 4, FLOAT);
+  const sample = requireTensor(model, 'input', 'sample', 4, FLOAT_TYPES);
   const timestep = requireTensor(
     model,
     'input',
@@ -154,9 +153,9 @@ async function unetOf(model: OnnxModel, dir: string): Promise<UnetModel> {
     [0, 1],
     ['int64', 'int32', 'float32', 'float16'],
   );
-  const context = requireTensor(model, 'input', 'encoder_hidden_states', 3, FLOAT);
+  const context = requireTensor(model, 'input', 'encoder_hidden_states', 3, FLOAT_TYPES);
   requireOnlyInputs(model, ['sample', 'timestep', 'encoder_hidden_states']);
-  const out = requireTensor(model, 'output', 'out_sample', 4, FLOAT);
+  const out = requireTensor(model, 'output', 'out_sample', 4, FLOAT_TYPES);
   const [h, w] = [staticDim(sample, 2), staticDim(sample, 3)];
   if (h !== undefined && w !== undefined && h !== w) {
     throw new ModelFolderError(model.file, `input "sample" is ${h}x${w}; only square latents are supported`);
@@ -188,9 +187,9 @@ async function unetOf(model: OnnxModel, dir: string): Promise<UnetModel> {
 
 async function vaeDecoderOf(model: OnnxModel, dir: string): Promise<VaeDecoderModel> {
   const config = await optionalJson(join(dir, 'vae_decoder', 'config.json'), vaeConfigSchema);
-  const latent = requireTensor(model, 'input', 'latent_sample', 4, FLOAT);
+  const latent = requireTensor(model, 'input', 'latent_sample', 4, FLOAT_TYPES);
   requireOnlyInputs(model, ['latent_sample']);
-  const out = requireTensor(model, 'output', 'sample', 4, FLOAT);
+  const out = requireTensor(model, 'output', 'sample', 4, FLOAT_TYPES);
   const blocks = config?.block_out_channels;
   return {
     ...model,

@@ -6,8 +6,12 @@
 import { access } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { ModelFolderError } from './errors.js';
+import { fromHalf, toHalf } from './float16.js';
 
 export type TensorType = 'float32' | 'float16' | 'int64' | 'int32';
+
+/** Float dtypes a network's inputs and outputs may have; float16 is converted at the session's edge. */
+export const FLOAT_TYPES = ['float32', 'float16'] as const;
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 
 export interface TensorSpec {
@@ -122,12 +126,32 @@ export async function loadOnnxModel(file: string, provider: ExecutionProvider = 
     'load it',
     (reason, cause) => new ModelFolderError(file, reason, { cause }),
   );
-  return {
-    file,
-    session,
-    inputs: specsOf(file, 'input', session.inputMetadata),
-    outputs: specsOf(file, 'output', session.outputMetadata),
-    run: (feeds) => session.run(feeds) as Promise<Record<string, ort.Tensor>>,
+  const inputs = specsOf(file, 'input', session.inputMetadata);
+  const outputs = specsOf(file, 'output', session.outputMetadata);
+  return { file, session, inputs, outputs, run: halfAtTheBoundary(session, inputs) };
+}
+
+/**
+ * The session's run with float16 handled at its edge: float32 feeds of float16 inputs are
+ * converted (timesteps included), float16 outputs come back as float32, so a float16 export runs
+ * through the same float32 pipeline as any other.
+ */
+function halfAtTheBoundary(session: ort.InferenceSession, inputs: readonly TensorSpec[]): OnnxModel['run'] {
+  const half = new Set(inputs.filter((s) => s.type === 'float16').map((s) => s.name));
+  return async (feeds) => {
+    const converted: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) {
+      converted[name] =
+        half.has(name) && t.type === 'float32'
+          ? new ort.Tensor('float16', toHalf(t.data as Float32Array), t.dims)
+          : t;
+    }
+    const out = (await session.run(converted)) as Record<string, ort.Tensor>;
+    for (const [name, t] of Object.entries(out)) {
+      if (t.type === 'float16')
+        out[name] = new ort.Tensor('float32', fromHalf(t.data as Uint16Array), t.dims);
+    }
+    return out;
   };
 }
 

@@ -76,14 +76,7 @@ export const etaNoiseSeed = (firstSeed: number) => firstSeed ^ 0x5eed;
  * adaptive generation can reuse one encoding across several step counts.
  */
 export class Text2ImagePipeline {
-  constructor(readonly model: ModelFolder) {
-    const half = [...model.unet.inputs, ...model.textEncoder.outputs].find((t) => t.type === 'float16');
-    if (half) {
-      throw new Error(
-        `${model.unet.file}: float16 exports are not supported yet (${half.name} is float16); export in float32`,
-      );
-    }
-  }
+  constructor(readonly model: ModelFolder) {}
 
   static async load(dir: string, opts: LoadOptions = {}) {
     return new Text2ImagePipeline(await loadModelFolder(dir, opts));

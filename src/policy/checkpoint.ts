@@ -43,13 +43,19 @@ const schema = z.object({
   network: z
     .object({ width: positiveInt, heads: positiveInt, layers: positiveInt, mlpRatio: positiveInt })
     .refine((n) => n.width % n.heads === 0, { error: 'must be a multiple of heads', path: ['width'] }),
-  reward: z.object({
-    kind: z.enum(['topk', 'threshold', 'steps-only']),
-    lambda: z.number(),
-    topK: positiveInt,
-    gamma: z.number(),
-    threshold: z.number(),
-  }),
+  reward: z
+    .object({
+      kind: z.enum(['topk', 'threshold', 'steps-only', 'budget']),
+      lambda: z.number(),
+      topK: positiveInt,
+      gamma: z.number(),
+      threshold: z.number(),
+      budget: z.object({ target: z.number(), multiplier: z.number(), calibration: z.number() }).optional(),
+    })
+    .refine((r) => (r.kind === 'budget') === (r.budget !== undefined), {
+      error: 'a budget reward, and only one, has a budget',
+      path: ['budget'],
+    }),
   training: z.object({
     epochs: count,
     batchSize: positiveInt,
@@ -127,6 +133,7 @@ export function saveCheckpoint(dir: string, c: Checkpoint): void {
       topK: reward.topK,
       gamma: reward.gamma,
       threshold: reward.threshold,
+      ...(reward.budget ? { budget: { ...reward.budget } } : {}),
     },
     training: { ...c.training },
     epoch: state.epoch,
@@ -180,11 +187,24 @@ async function readConfig(dir: string) {
   return { json, network, reward: { ...json.reward, steps: json.steps } };
 }
 
-/** Reads a checkpoint folder. */
+/** A checkpoint's settings without its tensors: what the policy is, how and on what it was trained. */
+export async function loadCheckpointSettings(
+  dir: string,
+): Promise<Pick<Checkpoint, 'network' | 'reward' | 'training' | 'dataHash' | 'commandLine'>> {
+  const { json, network, reward } = await readConfig(dir);
+  return { network, reward, training: json.training, dataHash: json.dataHash, commandLine: json.commandLine };
+}
+
+/** Reads a checkpoint folder, its optimizer state included (a run resumes from it). */
 export async function loadCheckpoint(dir: string): Promise<Checkpoint> {
   const { json, network, reward } = await readConfig(dir);
   const weightsFile = join(dir, CHECKPOINT_FILES.weights);
   const optimizerFile = join(dir, CHECKPOINT_FILES.optimizer);
+  if (!existsSync(optimizerFile))
+    throw new ModelFolderError(
+      optimizerFile,
+      'is missing: the folder holds a policy without its optimizer state (as the embedded model ships it), which can be used but not resumed',
+    );
   const params = networkTensors(weightsFile, network, readTensors(weightsFile, json.epoch));
   const moments = readTensors(optimizerFile, json.epoch);
   const m = networkTensors(optimizerFile, network, unprefixed('m', moments));

@@ -58,6 +58,10 @@ export function networkConfig(
   return cfg;
 }
 
+const HEAD = 'head';
+/** The bias of the logits, one per step count (what a step budget's calibration shifts). */
+export const OUTPUT_BIAS = `${HEAD}.b2`;
+
 /** Weights by dotted name (input.w, pos, blocks.0.attn.q, ..., head.w2). */
 export type PolicyParams = Map<string, HostTensor>;
 
@@ -87,7 +91,7 @@ export function policyLogits(g: Graph, cfg: NetworkConfig, features: Tensor, mas
     .mul(mask.unsqueeze([2]))
     .sum([1])
     .div(mask.sum([1], true).max(1));
-  return mlp(g, 'head', pooled, cfg.width, { out: cfg.actions, zeroOut: true });
+  return mlp(g, HEAD, pooled, cfg.width, { out: cfg.actions, zeroOut: true });
 }
 
 /** The inference graph: inputs features [batch, L, D] and mask [batch, L], output probabilities [batch, N]. */

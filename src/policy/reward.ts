@@ -2,8 +2,18 @@
  * The AdaDiff reward (Eq. 5): R(u) = (1 - t/Smax) + lambda * Q(u) for a high-quality image, else
  * -gamma. "High quality" is relative (Q ranks top-k among the prompt's images at every step count)
  * or absolute (Q above a threshold); the step-only variant ignores quality (Table 5's first row).
+ * The budget reward (budget.ts) is Q less a step cost whose price meets a mean step count B.
  */
-export type RewardKind = 'topk' | 'threshold' | 'steps-only';
+export type RewardKind = 'topk' | 'threshold' | 'steps-only' | 'budget';
+
+/** A step budget: the target mean step count B, and what meets it (budget.ts). */
+export interface StepBudget {
+  readonly target: number;
+  /** mu of R = Q - mu * t/Smax, from the training prompts. */
+  readonly multiplier: number;
+  /** nu of the logit shift -nu * t/Smax baked into the output bias after training (0 before). */
+  readonly calibration: number;
+}
 
 export interface RewardConfig {
   kind: RewardKind;
@@ -13,6 +23,8 @@ export interface RewardConfig {
   gamma: number;
   /** Used by 'threshold'. */
   threshold: number;
+  /** Used by 'budget'. */
+  budget?: StepBudget;
 }
 
 /**
@@ -40,6 +52,11 @@ export function highQuality(scores: readonly number[], cfg: RewardConfig): boole
  */
 export function rewards(scores: readonly number[], cfg: RewardConfig): number[] {
   const smax = Math.max(...cfg.steps);
+  if (cfg.kind === 'budget') {
+    if (!cfg.budget) throw new Error('a budget reward needs its multiplier (budgetMultiplier)');
+    const mu = cfg.budget.multiplier;
+    return cfg.steps.map((t, i) => scores[i] - (mu * t) / smax);
+  }
   const good = highQuality(scores, cfg);
   return cfg.steps.map((t, i) => {
     const saved = 1 - t / smax;
@@ -50,9 +67,14 @@ export function rewards(scores: readonly number[], cfg: RewardConfig): number[] 
 
 /**
  * The oracle's choice, the best any policy can do for this criterion: the fewest steps whose image
- * counts as high quality (top-k for the step-only reward), or the best image if none does.
+ * counts as high quality (top-k for the step-only reward), or the best image if none does; for a
+ * budget, the best trade-off at its price.
  */
 export function oracleIndex(scores: readonly number[], cfg: RewardConfig): number {
+  if (cfg.kind === 'budget') {
+    const r = rewards(scores, cfg);
+    return r.indexOf(Math.max(...r));
+  }
   const good = highQuality(scores, cfg.kind === 'steps-only' ? { ...cfg, kind: 'topk' } : cfg);
   const first = good.indexOf(true);
   return first >= 0 ? first : scores.indexOf(Math.max(...scores));

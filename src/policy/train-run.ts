@@ -6,17 +6,18 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { budgetMultiplier, calibrateToBudget } from './budget.js';
 import { CHECKPOINT_FILES, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { type DataSplit, dataHash, type PolicyDataset, scoreRows } from './dataset.js';
-import { type NetworkConfig, networkConfig } from './network.js';
+import { type DataSplit, dataHash, gatherBatch, type PolicyDataset, scoreRows } from './dataset.js';
+import { type NetworkConfig, networkConfig, OUTPUT_BIAS, PolicyRunner } from './network.js';
 import { autoGamma, type RewardConfig } from './reward.js';
 import { type EpochLog, type TrainOptions, type TrainState, trainPolicy } from './train.js';
 
 export interface CheckpointRun {
   data: PolicyDataset;
   split: DataSplit;
-  /** The reward, its gamma a number or 'auto'. */
-  reward: Omit<RewardConfig, 'gamma'> & { gamma: number | 'auto' };
+  /** The reward, its gamma a number or 'auto'; a 'budget' reward gives its target B as `budget`. */
+  reward: Omit<RewardConfig, 'gamma' | 'budget'> & { gamma: number | 'auto'; budget?: number };
   training: TrainOptions;
   /** Default: the paper's network for the data's feature shape and step set. */
   network?: NetworkConfig;
@@ -56,19 +57,43 @@ function resumeMismatches(
     ['k', was.r.topK, now.r.topK],
     ['gamma', was.r.gamma, now.r.gamma],
     ['threshold', was.r.threshold, now.r.threshold],
+    ['budget', was.r.budget?.target, now.r.budget?.target],
     ['steps', was.r.steps.join(','), now.r.steps.join(',')],
   ];
   return pairs.filter(([, a, b]) => a !== b).map(([name, a, b]) => `--${name} was ${a}, now ${b}`);
 }
 
-export async function trainToCheckpoint(
-  run: CheckpointRun,
-): Promise<{ state: TrainState; reward: RewardConfig; network: NetworkConfig }> {
+/** A trained reward as a run asks for it again (a budget by its target; the rest is recomputed). */
+export const rewardRequest = (r: RewardConfig): CheckpointRun['reward'] => ({
+  ...r,
+  budget: r.budget?.target,
+});
+
+/**
+ * The reward a run trains on, from the training prompts' scores: gamma 'auto' resolved (autoGamma),
+ * and a budget's multiplier found (budgetMultiplier; a budget reward has no gamma).
+ */
+function resolveReward(r: CheckpointRun['reward'], trainScores: number[][]): RewardConfig {
+  const { budget: target, ...rest } = r;
+  if (r.kind === 'budget') {
+    if (target === undefined) throw new Error('a budget reward needs its target mean step count');
+    const multiplier = budgetMultiplier(trainScores, r.steps, target);
+    return { ...rest, gamma: 0, budget: { target, multiplier, calibration: 0 } };
+  }
+  if (target !== undefined) throw new Error(`a step budget needs the budget reward, not ${r.kind}`);
+  return { ...rest, gamma: r.gamma === 'auto' ? autoGamma(trainScores, rest) : r.gamma };
+}
+
+export async function trainToCheckpoint(run: CheckpointRun): Promise<{
+  state: TrainState;
+  reward: RewardConfig;
+  network: NetworkConfig;
+  /** A budget policy's greedy mean step count on the validation prompts, once calibrated. */
+  validationMean?: number;
+}> {
   const { data, split, out, training } = run;
   checkCheckpointOut(out, run.resume, run.force);
-  const gamma =
-    run.reward.gamma === 'auto' ? autoGamma(scoreRows(data, split.train), run.reward) : run.reward.gamma;
-  const reward: RewardConfig = { ...run.reward, gamma };
+  const reward = resolveReward(run.reward, scoreRows(data, split.train));
   const hash = dataHash(data);
   const resumed = run.resume ? await loadCheckpoint(out) : undefined;
   if (resumed) {
@@ -83,6 +108,15 @@ export async function trainToCheckpoint(
   }
   const network =
     resumed?.network ?? run.network ?? networkConfig(data.dims.l, data.dims.d, reward.steps.length);
+  const save = (r: RewardConfig, s: TrainState) =>
+    saveCheckpoint(out, {
+      network,
+      reward: r,
+      training,
+      dataHash: hash,
+      commandLine: run.commandLine,
+      state: s,
+    });
   const state = await trainPolicy({
     data,
     split,
@@ -91,16 +125,26 @@ export async function trainToCheckpoint(
     options: training,
     resume: resumed?.state,
     onEpoch: (log, s) => {
-      saveCheckpoint(out, {
-        network,
-        reward,
-        training,
-        dataHash: hash,
-        commandLine: run.commandLine,
-        state: s,
-      });
+      save(reward, s);
       run.onEpoch?.(log);
     },
   });
-  return { state, reward, network };
+  if (!reward.budget) return { state, reward, network };
+  // The budget met on the validation prompts, by the logit shift baked into the output bias.
+  const runner = await PolicyRunner.withWeightInputs(network);
+  try {
+    const probabilities = await runner.probabilities(gatherBatch(data, split.val), state.params);
+    const { nu, meanSteps } = calibrateToBudget(
+      state.params,
+      OUTPUT_BIAS,
+      probabilities,
+      reward.steps,
+      reward.budget.target,
+    );
+    const calibrated: RewardConfig = { ...reward, budget: { ...reward.budget, calibration: nu } };
+    save(calibrated, state);
+    return { state, reward: calibrated, network, validationMean: meanSteps };
+  } finally {
+    await runner.release();
+  }
 }

@@ -11,6 +11,7 @@ import { ModelFolderError } from '../models/errors.js';
 import { readJson } from '../models/json-file.js';
 import {
   type ExecutionProvider,
+  FLOAT_TYPES,
   INT_TYPES,
   type IntType,
   intTensor,
@@ -83,7 +84,7 @@ interface Signature {
 }
 
 function signatureOf(model: OnnxModel, config: RewardConfig, size: ImagePreprocess): Signature {
-  const image = requireTensor(model, 'input', config.image_input ?? 'pixel_values', 4, ['float32']);
+  const image = requireTensor(model, 'input', config.image_input ?? 'pixel_values', 4, FLOAT_TYPES);
   const ids = requireTensor(model, 'input', config.ids_input ?? 'input_ids', 2, INT_TYPES);
   const maskName = config.mask_input ?? 'attention_mask';
   // A mask named in config.json must exist; the default name is fed only when the model has it.
@@ -94,7 +95,7 @@ function signatureOf(model: OnnxModel, config: RewardConfig, size: ImagePreproce
   requireOnlyInputs(model, [image.name, ids.name, ...(mask ? [mask.name] : [])]);
   const first = model.outputs[0];
   if (first === undefined) throw new ModelFolderError(model.file, 'the model has no outputs');
-  const score = requireTensor(model, 'output', config.score_output ?? first.name, [1, 2], ['float32']);
+  const score = requireTensor(model, 'output', config.score_output ?? first.name, [1, 2], FLOAT_TYPES);
   if (score.dims.length === 2 && ![1, undefined].includes(staticDim(score, 1))) {
     throw new ModelFolderError(
       model.file,

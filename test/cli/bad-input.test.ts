@@ -90,6 +90,25 @@ test('flag values: empty, hex, exponent and fractional integers, out of range: e
     ],
     [['world', 'prompts', '--n', '0x10', '--out', join(root, 'n.jsonl')], /--n: expected an integer/],
     [
+      ['policy', 'train', '--db', 'x.sqlite', '--out', join(root, 'p'), '--budget', '5'],
+      /--budget: a step budget of 5 lies outside S/,
+    ],
+    [
+      [
+        'policy',
+        'train',
+        '--db',
+        'x.sqlite',
+        '--out',
+        join(root, 'p'),
+        '--budget',
+        '25',
+        '--reward',
+        'threshold',
+      ],
+      /--budget sets the reward itself/,
+    ],
+    [
       ['generate', '--prompt', 'a', '--provider', 'tpu'],
       /--provider: expected one of "cpu", "cuda", "webgpu"/,
     ],

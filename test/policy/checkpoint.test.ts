@@ -21,7 +21,7 @@ import {
   type TrainState,
   trainPolicy,
 } from '../../src/policy/train.js';
-import { type CheckpointRun, trainToCheckpoint } from '../../src/policy/train-run.js';
+import { type CheckpointRun, rewardRequest, trainToCheckpoint } from '../../src/policy/train-run.js';
 import { SYNTHETIC_REWARD, syntheticDataset } from './synthetic.js';
 
 const network = networkConfig(4, 5, SYNTHETIC_REWARD.steps.length, { width: 16, heads: 2, mlpRatio: 2 });
@@ -172,7 +172,7 @@ test('a training run never replaces a checkpoint unless it resumes it or is forc
     trainToCheckpoint({
       data,
       split,
-      reward: SYNTHETIC_REWARD,
+      reward: rewardRequest(SYNTHETIC_REWARD),
       network,
       training: { ...training, epochs: 1 },
       out,

@@ -22,6 +22,7 @@ import { ModelFolderError } from '../../models/errors.js';
 import { exists, readJson } from '../../models/json-file.js';
 import {
   type ExecutionProvider,
+  FLOAT_TYPES,
   INT_TYPES,
   type IntType,
   intTensor,
@@ -89,7 +90,7 @@ function chunkOf(model: OnnxModel, spec: TensorSpec): number {
 
 /** The image input: float32 [batch, 3, H, W] agreeing with config.json's image_size. */
 function imageInput(model: OnnxModel, name: string, p: ImagePreprocess): TensorSpec {
-  const spec = requireTensor(model, 'input', name, 4, ['float32']);
+  const spec = requireTensor(model, 'input', name, 4, FLOAT_TYPES);
   const expected = [3, p.height, p.width];
   for (const [axis, want] of expected.entries()) {
     const got = staticDim(spec, axis + 1);
@@ -105,7 +106,7 @@ function imageInput(model: OnnxModel, name: string, p: ImagePreprocess): TensorS
 
 /** A per-item vector output: float32 [batch, n]. */
 const vectorOutput = (model: OnnxModel, name: string): TensorSpec =>
-  requireTensor(model, 'output', name, 2, ['float32']);
+  requireTensor(model, 'output', name, 2, FLOAT_TYPES);
 
 function pixelTensor(images: readonly RgbImage[], p: ImagePreprocess): ort.Tensor {
   const plane = 3 * p.height * p.width;
