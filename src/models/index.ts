@@ -4,6 +4,8 @@ export {
   type LoadOptions,
   loadModelFolder,
   type ModelFolder,
+  SDXL_TIME_IDS,
+  type SdxlParts,
   type TextEncoderModel,
   type UnetModel,
   type VaeDecoderModel,

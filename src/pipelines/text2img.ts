@@ -1,6 +1,13 @@
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
-import { type LoadOptions, loadModelFolder, type ModelFolder } from '../models/index.js';
+import {
+  type LoadOptions,
+  loadModelFolder,
+  type ModelFolder,
+  type PromptTokenizer,
+  SDXL_TIME_IDS,
+  type TextEncoderModel,
+} from '../models/index.js';
 import { intTensor } from '../models/onnx-model.js';
 import { createScheduler, type SchedulerKind } from '../schedulers/index.js';
 import type { RgbImage } from '../util/image.js';
@@ -16,6 +23,8 @@ export interface TextFeatures {
   dims: [number, number, number];
   /** 1 for real tokens, 0 for padding; [batch, tokens]. */
   mask: Uint8Array;
+  /** SDXL: the second encoder's projected pooled output, [batch, dim] row-major. */
+  pooled?: { data: Float32Array; dim: number };
 }
 
 export interface EncodedPrompts {
@@ -115,27 +124,27 @@ export class Text2ImagePipeline {
   }
 
   async encodeText(prompts: string[]): Promise<{ features: TextFeatures; truncated: number[] }> {
-    const { tokenizer, textEncoder } = this.model;
-    const enc = tokenizer.encode(prompts);
-    const length = tokenizer.modelMaxLength;
-    const out = await textEncoder.run({
-      [textEncoder.inputs[0].name]: inputIdsTensor(textEncoder, enc.inputIds),
-    });
-    const hidden = out[textEncoder.hiddenOutput];
-    const dims = hidden.dims as number[];
-    if (dims.length !== 3 || dims[0] !== prompts.length || dims[1] !== length) {
-      throw new Error(
-        `${textEncoder.file}: ${textEncoder.hiddenOutput} has shape [${dims}], expected [${prompts.length}, ${length}, dim]`,
-      );
+    const { tokenizer, textEncoder, sdxl } = this.model;
+    const first = await runTextEncoder(textEncoder, tokenizer, prompts);
+    if (!sdxl) return { features: first.features, truncated: first.truncated };
+    // SDXL: both encoders' penultimate states joined per token (diffusers' prompt_embeds), the
+    // second's pooled projection beside them; the mask is the first tokenizer's.
+    const second = await runTextEncoder(
+      sdxl.textEncoder2,
+      sdxl.tokenizer2,
+      prompts,
+      sdxl.textEncoder2.pooledOutput,
+    );
+    const [b, l, d1] = first.features.dims;
+    const d2 = second.features.dims[2];
+    const data = new Float32Array(b * l * (d1 + d2));
+    for (let r = 0; r < b * l; r++) {
+      data.set(first.features.data.subarray(r * d1, (r + 1) * d1), r * (d1 + d2));
+      data.set(second.features.data.subarray(r * d2, (r + 1) * d2), r * (d1 + d2) + d1);
     }
-    const truncated = enc.truncated.flatMap((t, i) => (t ? [i] : []));
     return {
-      features: {
-        data: Float32Array.from(hidden.data as Float32Array),
-        dims: [dims[0], dims[1], dims[2]],
-        mask: Uint8Array.from(enc.attentionMask.flat()),
-      },
-      truncated,
+      features: { data, dims: [b, l, d1 + d2], mask: first.features.mask, pooled: second.pooled },
+      truncated: [...new Set([...first.truncated, ...second.truncated])].sort((x, y) => x - y),
     };
   }
 
@@ -148,7 +157,12 @@ export class Text2ImagePipeline {
       if (negatives.length !== prompts.length) {
         throw new Error(`got ${negatives.length} negative prompts for ${prompts.length} prompts`);
       }
-      uncond = (await this.encodeText(negatives)).features;
+      const sdxl = this.model.sdxl;
+      // SDXL's force_zeros_for_empty_prompt: no negative prompt conditions on zeros, not on "".
+      uncond =
+        sdxl?.zerosForEmptyPrompt && negatives.every((n) => n === '')
+          ? zerosLike(cond)
+          : (await this.encodeText(negatives)).features;
     }
     return { cond, uncond, truncated, ms: performance.now() - t0 } satisfies EncodedPrompts;
   }
@@ -167,7 +181,12 @@ export class Text2ImagePipeline {
     const context = useCfg
       ? concat((encoded.uncond as TextFeatures).data, encoded.cond.data)
       : encoded.cond.data;
-    const unet = this.unetDenoiser(context, useCfg ? 2 * batch : batch, encoded.cond.dims);
+    const pooled = encoded.cond.pooled
+      ? useCfg
+        ? concat((encoded.uncond as TextFeatures).pooled!.data, encoded.cond.pooled.data)
+        : encoded.cond.pooled.data
+      : null;
+    const unet = this.unetDenoiser(context, pooled, useCfg ? 2 * batch : batch, encoded.cond.dims);
     return sample(scheduler, useCfg ? guided(unet, batch, guidance) : unet, latents, {
       eta: opts.eta,
       generator: opts.eta ? new Rng(opts.noiseSeed ?? 0) : undefined,
@@ -176,16 +195,32 @@ export class Text2ImagePipeline {
     });
   }
 
-  /** The UNet session as a denoiser of `rows` latents against a fixed text context. */
-  private unetDenoiser(context: Float32Array, rows: number, [, tokens, dim]: TextFeatures['dims']): Denoiser {
-    const { unet } = this.model;
+  /** The UNet session as a denoiser of `rows` latents against a fixed text context (and SDXL's pooled text). */
+  private unetDenoiser(
+    context: Float32Array,
+    pooled: Float32Array | null,
+    rows: number,
+    [, tokens, dim]: TextFeatures['dims'],
+  ): Denoiser {
+    const { unet, sdxl, vaeDecoder } = this.model;
     const { inChannels: c, sampleSize: s } = unet;
     const contextTensor = new ort.Tensor('float32', context, [rows, tokens, dim]);
+    const added: Record<string, ort.Tensor> = {};
+    if (sdxl) {
+      if (!pooled) throw new Error('an SDXL UNet needs the pooled text embeddings');
+      const size = s * vaeDecoder.scaleFactor;
+      added[sdxl.textEmbedsInput] = new ort.Tensor('float32', pooled, [rows, pooled.length / rows]);
+      added[sdxl.timeIdsInput] = new ort.Tensor('float32', sdxlTimeIds(size, size, rows), [
+        rows,
+        SDXL_TIME_IDS,
+      ]);
+    }
     return async (x, t) => {
       const out = await unet.run({
         [unet.sampleInput]: new ort.Tensor('float32', x, [rows, c, s, s]),
         [unet.timestepInput]: timestepTensor(unet, t, rows),
         [unet.contextInput]: contextTensor,
+        ...added,
       });
       // A copy: the scheduler keeps eps across steps (DPM-Solver++) while ORT may reuse its buffer.
       return Float32Array.from(out[unet.outputName].data as Float32Array);
@@ -272,7 +307,13 @@ export function selectRows(encoded: EncodedPrompts, rows: readonly number[]): En
       data.set(f.data.subarray(r * l * d, (r + 1) * l * d), j * l * d);
       mask.set(f.mask.subarray(r * l, (r + 1) * l), j * l);
     });
-    return { data, mask, dims: [rows.length, l, d] };
+    const pooled = f.pooled && {
+      dim: f.pooled.dim,
+      data: Float32Array.from(
+        rows.flatMap((r) => [...f.pooled!.data.subarray(r * f.pooled!.dim, (r + 1) * f.pooled!.dim)]),
+      ),
+    };
+    return { data, mask, dims: [rows.length, l, d], ...(pooled ? { pooled } : {}) };
   };
   return {
     ...encoded,
@@ -280,6 +321,54 @@ export function selectRows(encoded: EncodedPrompts, rows: readonly number[]): En
     uncond: encoded.uncond ? pick(encoded.uncond) : null,
     truncated: encoded.truncated.filter((i) => rows.includes(i)).map((i) => rows.indexOf(i)),
   };
+}
+
+/** One encoder over the prompts: its hidden output (and a pooled one if named), checked for shape. */
+async function runTextEncoder(
+  encoder: TextEncoderModel,
+  tokenizer: PromptTokenizer,
+  prompts: string[],
+  pooledOutput?: string,
+): Promise<{ features: TextFeatures; truncated: number[]; pooled?: TextFeatures['pooled'] }> {
+  const enc = tokenizer.encode(prompts);
+  const length = tokenizer.modelMaxLength;
+  const out = await encoder.run({ [encoder.inputs[0].name]: inputIdsTensor(encoder, enc.inputIds) });
+  const hidden = out[encoder.hiddenOutput];
+  const dims = hidden.dims as number[];
+  if (dims.length !== 3 || dims[0] !== prompts.length || dims[1] !== length) {
+    throw new Error(
+      `${encoder.file}: ${encoder.hiddenOutput} has shape [${dims}], expected [${prompts.length}, ${length}, dim]`,
+    );
+  }
+  const pooled = pooledOutput === undefined ? undefined : out[pooledOutput];
+  return {
+    features: {
+      data: Float32Array.from(hidden.data as Float32Array),
+      dims: [dims[0], dims[1], dims[2]],
+      mask: Uint8Array.from(enc.attentionMask.flat()),
+    },
+    truncated: enc.truncated.flatMap((t, i) => (t ? [i] : [])),
+    pooled: pooled && { data: Float32Array.from(pooled.data as Float32Array), dim: pooled.dims[1] as number },
+  };
+}
+
+/** Features of the same shape, all zeros (SDXL's unconditional input for an empty negative prompt). */
+function zerosLike(f: TextFeatures): TextFeatures {
+  return {
+    data: new Float32Array(f.data.length),
+    dims: f.dims,
+    mask: f.mask.slice(),
+    ...(f.pooled ? { pooled: { data: new Float32Array(f.pooled.data.length), dim: f.pooled.dim } } : {}),
+  };
+}
+
+/**
+ * SDXL's added time ids per row, as diffusers' `_get_add_time_ids` with its defaults: the original
+ * size and the target size both the image size, no crop: [h, w, 0, 0, h, w].
+ */
+export function sdxlTimeIds(height: number, width: number, rows: number): Float32Array {
+  const one = [height, width, 0, 0, height, width];
+  return Float32Array.from({ length: rows * one.length }, (_, i) => one[i % one.length]);
 }
 
 function concat(a: Float32Array, b: Float32Array): Float32Array {

@@ -7,6 +7,7 @@ import { halfBits, halfValue } from '../../src/models/float16.js';
 import { loadModelFolder } from '../../src/models/model-folder.js';
 import { Text2ImagePipeline } from '../../src/pipelines/text2img.js';
 import { loadOnnxRewardScorer } from '../../src/quality/onnx-reward.js';
+import type { RgbImage } from '../../src/util/image.js';
 import { halveFolder } from '../fixtures/half.js';
 import { buildTinyRewardFolder } from '../fixtures/tiny-reward.js';
 import { buildTinySdFolder } from '../fixtures/tiny-sd.js';
@@ -53,30 +54,48 @@ test('a float16 model folder generates as its float32 original does, within half
   );
   await folder.release();
   // Guidance off: its 7.5x of the cond - uncond difference multiplies the rounding too (max 0.038 then).
-  const request = { prompts: ['a red circle', 'a blue square'], steps: 4, seed: 3, guidanceScale: 1 };
-  const [a, b] = await Promise.all(
-    [f32, f16].map(async (dir) => {
-      const pipe = await Text2ImagePipeline.load(dir);
-      try {
-        return await pipe.generate(request);
-      } finally {
-        await pipe.model.release();
-      }
-    }),
-  );
+  for (const scheduler of ['ddim', 'dpm'] as const) {
+    const request = {
+      prompts: ['a red circle', 'a blue square'],
+      steps: 4,
+      seed: 3,
+      guidanceScale: 1,
+      scheduler,
+    };
+    const [a, b] = await Promise.all(
+      [f32, f16].map(async (dir) => {
+        const pipe = await Text2ImagePipeline.load(dir);
+        try {
+          return await pipe.generate(request);
+        } finally {
+          await pipe.model.release();
+        }
+      }),
+    );
+    checkClose(a.images, b.images, scheduler);
+  }
+});
+
+function checkClose(a: RgbImage[], b: RgbImage[], scheduler: string) {
   let [maxDiff, sum, count] = [0, 0, 0];
-  a.images.forEach((img, i) => {
+  a.forEach((img, i) => {
     img.chw.forEach((v, j) => {
-      const d = Math.abs(v - b.images[i].chw[j]);
+      const d = Math.abs(v - b[i].chw[j]);
       maxDiff = Math.max(maxDiff, d);
       sum += d;
       count += 1;
     });
   });
-  console.log(`float16 against float32: mean pixel difference ${(sum / count).toExponential(2)}, max ${maxDiff.toExponential(2)}`);
-  assert.ok(maxDiff > 0, 'the float16 interface rounds: not bit-identical');
-  assert.ok(maxDiff < 0.02, `max pixel difference ${maxDiff}`);
-});
+  const mean = (sum / count).toExponential(2);
+  console.log(
+    `${scheduler}, float16 against float32: mean pixel difference ${mean}, max ${maxDiff.toExponential(2)}`,
+  );
+  assert.ok(maxDiff > 0, `${scheduler}: the float16 interface rounds: not bit-identical`);
+  // Measured: mean 9e-5 for both samplers, max 0.0095 (DDIM) and 0.063 (DPM-Solver++, whose
+  // multistep update amplifies a rounding at one pixel): pixel values lie in [0, 1].
+  assert.ok(sum / count < 1e-3, `${scheduler}: mean pixel difference ${mean}`);
+  assert.ok(maxDiff < 0.1, `${scheduler}: max pixel difference ${maxDiff}`);
+}
 
 test('a float16 reward model scores as its float32 original does', async () => {
   const [f32, f16] = [join(tmp, 'reward32'), join(tmp, 'reward16')];
