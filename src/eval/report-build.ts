@@ -25,7 +25,7 @@ import { richnessFigure } from './report-richness.js';
 import { retrainWithSeeds } from './report-seeds.js';
 import { summaryTable } from './report-summary.js';
 import { methodsTable } from './report-tables.js';
-import { FIG5_LAMBDAS, tradeoffFigure } from './report-tradeoff.js';
+import { FIG5_BUDGETS, FIG5_LAMBDAS, tradeoffFigure } from './report-tradeoff.js';
 import type { World } from './world.js';
 
 export interface EvalReportOptions {
@@ -63,11 +63,12 @@ export interface EvalReportOptions {
 
 /** What a full run uses, and what --quick cuts it to. */
 const SIZES = {
-  full: { bootstrapResamples: 2000, galleryPerDifficulty: 2, lambdas: FIG5_LAMBDAS },
+  full: { bootstrapResamples: 2000, galleryPerDifficulty: 2, lambdas: FIG5_LAMBDAS, budgets: FIG5_BUDGETS },
   quick: {
     bootstrapResamples: 200,
     galleryPerDifficulty: 1,
     lambdas: [Math.min(...FIG5_LAMBDAS), Math.max(...FIG5_LAMBDAS)],
+    budgets: 'middle' as const,
   },
 };
 /** --quick also caps the random runs and the epochs of every policy trained here. */
@@ -284,6 +285,7 @@ export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: stri
       rows: testRows,
       scoreName,
       lambdas: size.lambdas,
+      budgets: size.budgets,
     });
 
     const report: ReportData = {

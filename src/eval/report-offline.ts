@@ -9,6 +9,7 @@ import { evaluatePolicy } from '../policy/evaluate.js';
 import { type NetworkConfig, PolicyRunner } from '../policy/network.js';
 import { oracleIndex, type RewardConfig } from '../policy/reward.js';
 import { type TrainOptions, trainPolicy } from '../policy/train.js';
+import { calibrateBudget } from '../policy/train-run.js';
 import { mean } from '../util/statistics.js';
 
 export interface OfflineData {
@@ -101,6 +102,8 @@ export class QuickPolicies {
     const { network, options } = this.training;
     const data = scores ? { ...this.d.data, scores } : this.d.data;
     const state = await trainPolicy({ data, split: this.d.split, reward, network, options });
+    // A budget policy is brought to its mean on the validation prompts, as `policy train --budget` ships it.
+    if (reward.budget) await calibrateBudget(network, state.params, data, this.d.split.val, reward);
     const runner = await PolicyRunner.withWeightInputs(network);
     try {
       const table = rewardTable(data, reward);

@@ -9,7 +9,13 @@ import { join } from 'node:path';
 import { budgetMultiplier, calibrateToBudget } from './budget.js';
 import { CHECKPOINT_FILES, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { type DataSplit, dataHash, gatherBatch, type PolicyDataset, scoreRows } from './dataset.js';
-import { type NetworkConfig, networkConfig, OUTPUT_BIAS, PolicyRunner } from './network.js';
+import {
+  type NetworkConfig,
+  networkConfig,
+  OUTPUT_BIAS,
+  type PolicyParams,
+  PolicyRunner,
+} from './network.js';
 import { autoGamma, type RewardConfig } from './reward.js';
 import { type EpochLog, type TrainOptions, type TrainState, trainPolicy } from './train.js';
 
@@ -73,7 +79,7 @@ export const rewardRequest = (r: RewardConfig): CheckpointRun['reward'] => ({
  * The reward a run trains on, from the training prompts' scores: gamma 'auto' resolved (autoGamma),
  * and a budget's multiplier found (budgetMultiplier; a budget reward has no gamma).
  */
-function resolveReward(r: CheckpointRun['reward'], trainScores: number[][]): RewardConfig {
+export function resolveReward(r: CheckpointRun['reward'], trainScores: number[][]): RewardConfig {
   const { budget: target, ...rest } = r;
   if (r.kind === 'budget') {
     if (target === undefined) throw new Error('a budget reward needs its target mean step count');
@@ -130,20 +136,34 @@ export async function trainToCheckpoint(run: CheckpointRun): Promise<{
     },
   });
   if (!reward.budget) return { state, reward, network };
-  // The budget met on the validation prompts, by the logit shift baked into the output bias.
+  const calibrated = await calibrateBudget(network, state.params, data, split.val, reward);
+  save(calibrated.reward, state);
+  return { state, reward: calibrated.reward, network, validationMean: calibrated.meanSteps };
+}
+
+/**
+ * A trained budget policy brought to its target on `rows` (the validation prompts): the logit
+ * shift found there baked into the output bias of `params` (in place) and recorded in the reward.
+ */
+export async function calibrateBudget(
+  network: NetworkConfig,
+  params: PolicyParams,
+  data: PolicyDataset,
+  rows: readonly number[],
+  reward: RewardConfig,
+): Promise<{ reward: RewardConfig; meanSteps: number }> {
+  if (!reward.budget) throw new Error('only a budget reward is calibrated');
   const runner = await PolicyRunner.withWeightInputs(network);
   try {
-    const probabilities = await runner.probabilities(gatherBatch(data, split.val), state.params);
+    const probabilities = await runner.probabilities(gatherBatch(data, rows), params);
     const { nu, meanSteps } = calibrateToBudget(
-      state.params,
+      params,
       OUTPUT_BIAS,
       probabilities,
       reward.steps,
       reward.budget.target,
     );
-    const calibrated: RewardConfig = { ...reward, budget: { ...reward.budget, calibration: nu } };
-    save(calibrated, state);
-    return { state, reward: calibrated, network, validationMean: meanSteps };
+    return { reward: { ...reward, budget: { ...reward.budget, calibration: nu } }, meanSteps };
   } finally {
     await runner.release();
   }

@@ -135,14 +135,14 @@ export function fig3Spec(rows: StepsByRichnessRow[]): TopLevelSpec {
   );
 }
 
-export const TRADEOFF_SERIES = ['AdaDiff', 'Random policy', 'Oracle'] as const;
+export const TRADEOFF_SERIES = ['AdaDiff', 'Random policy', 'Oracle', 'Fixed steps'] as const;
 export type TradeoffSeries = (typeof TRADEOFF_SERIES)[number];
 // AdaDiff in red as in the paper's figures; the baselines recede.
-const TRADEOFF_COLORS = ['#d62728', '#7f7f7f', '#1f77b4'];
+const TRADEOFF_COLORS = ['#d62728', '#7f7f7f', '#1f77b4', '#2ca02c'];
 
-/** Figure 5: one policy's mean steps and mean quality under one setting of top-k or of lambda. */
+/** Figure 5: one policy's mean steps and mean quality under one setting of top-k, lambda or a step budget. */
 export interface TradeoffRow extends Row {
-  sweep: 'k' | 'lambda';
+  sweep: 'k' | 'lambda' | 'budget';
   series: TradeoffSeries;
   /** The swept value (k or lambda) the point was trained with; null for points not tied to one (unlabelled). */
   setting: number | null;
@@ -165,10 +165,15 @@ export function fig5Spec(rows: TradeoffRow[], qualityTitle: string): TopLevelSpe
         label: 'label',
       },
     );
-  return panels('Speed/quality trade-off', [
-    panel('k', 'k', 'Varying top-k'),
-    panel('lambda', 'λ', 'Varying the image reward weight λ'),
-  ]);
+  const shown: [TradeoffRow['sweep'], string, string][] = [
+    ['k', 'k', 'Varying top-k'],
+    ['lambda', 'λ', 'Varying the image reward weight λ'],
+    ['budget', 'B', 'A step budget B (policy train --budget)'],
+  ];
+  return panels(
+    'Speed/quality trade-off',
+    shown.filter(([sweep]) => rows.some((r) => r.sweep === sweep)).map((args) => panel(...args)),
+  );
 }
 
 /** Renders a spec to standalone SVG text; Vega's headless 'none' renderer needs no canvas package. */

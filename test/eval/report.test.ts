@@ -300,6 +300,17 @@ describe('adadiff eval --quick', () => {
     assert.deepEqual(settings('lambda', 'AdaDiff'), [0.5, 4]);
     assert.deepEqual(settings('k', 'Oracle'), [1, 2, 3]);
     assert.ok(settings('k', 'Random policy').length >= 3);
+    // The budget panel: one policy for a mean halfway across S, beside each fixed count and the oracle.
+    const budget = fig5.rows.filter((r) => r.sweep === 'budget');
+    const middle = settings('budget', 'AdaDiff');
+    assert.equal(middle.length, 1);
+    assert.deepEqual(settings('budget', 'Oracle'), middle);
+    assert.equal(settings('budget', 'Fixed steps').length, settings('k', 'AdaDiff').length);
+    const adadiff = budget.find((r) => r.series === 'AdaDiff')!;
+    assert.ok(
+      Math.abs(Number(adadiff.meanSteps) - Number(middle[0])) < 0.5 * Number(middle[0]),
+      `${adadiff.meanSteps}`,
+    );
     for (const f of ['fig3-steps-by-richness', 'fig5-tradeoff'])
       for (const ext of ['svg', 'csv', 'json'])
         assert.ok(existsSync(join(out, `${f}.${ext}`)), `${f}.${ext}`);
