@@ -113,7 +113,7 @@ export function onnxWeights(bytes: Uint8Array): Map<string, HostTensor> {
     const shape = (init.dims ?? []).map(Number);
     const data =
       init.rawData && init.rawData.length > 0
-        ? new Float32Array(init.rawData.slice().buffer)
+        ? new Float32Array(Uint8Array.from(init.rawData).buffer)
         : Float32Array.from(init.floatData ?? []);
     weights.set(init.name ?? '', { shape, data });
   }

@@ -60,8 +60,8 @@ test('--batch and repeated --prompt write numbered files', () => {
 
 test('bad flags exit 2 with a usage hint naming the flag', () => {
   const cases: [string[], RegExp][] = [
-    [['--steps', 'abc'], /--steps: expected 1 to 1000 or "auto" \(got "abc"\)/],
-    [['--steps', '0'], /--steps: expected 1 to 1000 or "auto" \(got "0"\)/],
+    [['--steps', 'abc'], /--steps: expected an integer from 1 to 1000 or "auto" \(got "abc"\)/],
+    [['--steps', '0'], /--steps: expected at least 1 \(got "0"\)/],
     [['--scheduler', 'euler'], /--scheduler/],
     [['--out', 'x.jpg'], /--out: expected a \.png/],
     [['--no-such-flag'], /unknown option/],
