@@ -3,11 +3,11 @@ import { z } from 'zod';
 import { buildEvalReport } from '../eval/report-build.js';
 import { CHROMIUM_PATH } from '../report/browser-check.js';
 import { shapesWorld } from '../worlds/shapes/world.js';
-import { batchFlag, intFlag, intListFlag, numberFlag, parseFlags } from './errors.js';
+import { batchFlag, intFlag, intListFlag, MAX_SEED, numberFlag, parseFlags } from './errors.js';
 import { checkFreshFolder, checkWritableFile } from './outputs.js';
 
 /** "0,1,2" -> [0, 1, 2], distinct. */
-const seedsFlag = intListFlag('seeds', 0, 2 ** 31 - 1).refine(
+const seedsFlag = intListFlag('seeds', 0, MAX_SEED).refine(
   (xs) => new Set(xs).size === xs.length,
   'expected distinct seeds',
 );

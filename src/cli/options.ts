@@ -1,4 +1,5 @@
 import { Option } from 'commander';
+import { incompleteWarning } from '../collect/store.js';
 import { DEFAULT_MODEL_DIR } from '../paths.js';
 import type { Text2ImagePipeline } from '../pipelines/text2img.js';
 import type { SchedulerKind } from '../schedulers/index.js';
@@ -24,4 +25,10 @@ export function checkStepsFlag(
   } catch (err) {
     throw new UsageError(`--steps: ${(err as Error).message}`);
   }
+}
+
+/** Prompts a database holds only in part are left out of what reads it; the user hears how many. */
+export function warnIfIncomplete(db: string, incomplete: number): void {
+  const warning = incompleteWarning(db, incomplete);
+  if (warning) console.warn(`warning: ${warning}`);
 }

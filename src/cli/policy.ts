@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { policyDataset } from '../collect/dataset.js';
-import { incompleteWarning } from '../collect/store.js';
 import { compareMethods, comparisonMarkdown } from '../eval/compare.js';
 import { readCollected } from '../eval/report-collected.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
@@ -15,7 +14,7 @@ import { StepSelector } from '../policy/selector.js';
 import { checkCheckpointOut, trainToCheckpoint } from '../policy/train-run.js';
 import { loadScorer } from '../worlds/index.js';
 import { batchFlag, intFlag, numberFlag, parseFlags, seedFlag, stepSetFlag, UsageError } from './errors.js';
-import { loadingSaysWhat, modelOption } from './options.js';
+import { loadingSaysWhat, modelOption, warnIfIncomplete } from './options.js';
 import { checkFreshFolder } from './outputs.js';
 
 const RewardFlags = {
@@ -54,12 +53,6 @@ const EvaluateFlags = z.object({
   out: z.string().min(1).optional(),
   force: z.boolean(),
 });
-
-/** Prompts a database holds only in part are left out; the user hears how many. */
-function warnIfIncomplete(db: string, incomplete: number): void {
-  const warning = incompleteWarning(db, incomplete);
-  if (warning) console.warn(`warning: ${warning}`);
-}
 
 export function registerPolicy(program: Command) {
   const policy = program.command('policy').description('train and evaluate the step-selection policy');

@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { z } from 'zod';
 import { scoresByPrompt } from '../collect/dataset.js';
-import { incompleteWarning, readCollectDb } from '../collect/store.js';
+import { readCollectDb } from '../collect/store.js';
 import { PAPER_DEFAULTS } from '../policy/config.js';
 import { evidenceMarkdown, worldEvidence } from '../worlds/shapes/evidence.js';
 import { HELD_OUT_SEED, worldPromptSet } from '../worlds/shapes/prompt-sets.js';
 import { intFlag, MAX_SEED, parseFlags, stepSetFlag } from './errors.js';
+import { warnIfIncomplete } from './options.js';
 import { checkFreshFile, checkFreshFolder } from './outputs.js';
 
 const EvidenceFlags = z.object({
@@ -71,13 +72,8 @@ export function registerWorldData(world: Command) {
       if (flags.out) checkFreshFolder(flags.out, '--out', flags.force);
       const { records, steps, incomplete } = readCollectDb(flags.db);
       const again = flags.retestDb ? readCollectDb(flags.retestDb, steps) : undefined;
-      for (const [db, n] of [
-        [flags.db, incomplete],
-        [flags.retestDb, again?.incomplete ?? 0],
-      ] as const) {
-        const warning = db && incompleteWarning(db, n);
-        if (warning) console.warn(`warning: ${warning}`);
-      }
+      warnIfIncomplete(flags.db, incomplete);
+      if (flags.retestDb && again) warnIfIncomplete(flags.retestDb, again.incomplete);
       const retest = again?.records;
       const evidence = worldEvidence(
         records,

@@ -4,9 +4,9 @@
  * prefixes and suffixes of S, in expectation: cheap to expensive) and the oracle (the fewest steps
  * that reach the top-k, for each k), which no policy choosing from S can beat.
  */
-import { budgetMultiplier } from '../policy/budget.js';
 import { scoreRows } from '../policy/dataset.js';
 import type { RewardConfig } from '../policy/reward.js';
+import { resolveReward, rewardRequest } from '../policy/train-run.js';
 import { fig5Spec, type TradeoffRow } from '../report/plots.js';
 import type { Figure } from '../report/report.js';
 import {
@@ -75,11 +75,8 @@ export async function tradeoffFigure(
   const [least, most] = [Math.min(...d.steps), Math.max(...d.steps)];
   const budgets =
     spec.budgets === 'middle' ? [(least + most) / 2] : spec.budgets.filter((b) => b >= least && b <= most);
-  const budgetOf = (scores: number[][], target: number): RewardConfig => ({
-    ...base,
-    kind: 'budget',
-    budget: { target, multiplier: budgetMultiplier(scores, d.steps, target), calibration: 0 },
-  });
+  const budgetOf = (scores: number[][], target: number): RewardConfig =>
+    resolveReward({ ...rewardRequest(base), kind: 'budget', budget: target }, scores);
   for (const b of budgets) {
     const actions = await policies.actions(budgetOf(trainScores, b));
     data.push(point('budget', 'AdaDiff', b, outcomeOf(d, rows, actions)));

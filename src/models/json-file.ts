@@ -1,5 +1,4 @@
 /** Reading a model folder's files; JSON is checked with a zod schema, and faults name file and field. */
-
 import { access, readFile } from 'node:fs/promises';
 import type { z } from 'zod';
 import { describeIssue } from '../util/issue-words.js';

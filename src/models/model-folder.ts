@@ -1,4 +1,3 @@
-import { existsSync, statSync } from 'node:fs';
 /**
  * Loads a Stable Diffusion model folder in the diffusers / Optimum ONNX layout (model_index.json
  * naming its components, each in the folder of its name: tokenizer/, text_encoder/, unet/,
@@ -6,6 +5,7 @@ import { existsSync, statSync } from 'node:fs';
  * needs to feed the three sessions: tensor names, dtypes, channel counts and sizes. Every mismatch
  * is found here, as a ModelFolderError naming the file, instead of deep inside a denoising loop.
  */
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ModelFolderError } from './errors.js';

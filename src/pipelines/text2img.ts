@@ -307,13 +307,13 @@ export function selectRows(encoded: EncodedPrompts, rows: readonly number[]): En
       data.set(f.data.subarray(r * l * d, (r + 1) * l * d), j * l * d);
       mask.set(f.mask.subarray(r * l, (r + 1) * l), j * l);
     });
-    const pooled = f.pooled && {
-      dim: f.pooled.dim,
-      data: Float32Array.from(
-        rows.flatMap((r) => [...f.pooled!.data.subarray(r * f.pooled!.dim, (r + 1) * f.pooled!.dim)]),
-      ),
-    };
-    return { data, mask, dims: [rows.length, l, d], ...(pooled ? { pooled } : {}) };
+    if (!f.pooled) return { data, mask, dims: [rows.length, l, d] };
+    const { dim, data: all } = f.pooled;
+    const pooled = new Float32Array(rows.length * dim);
+    rows.forEach((r, j) => {
+      pooled.set(all.subarray(r * dim, (r + 1) * dim), j * dim);
+    });
+    return { data, mask, dims: [rows.length, l, d], pooled: { data: pooled, dim } };
   };
   return {
     ...encoded,
