@@ -68,3 +68,25 @@ test('auto gamma puts every failing choice below the worst passing one, and is a
     for (const [i, ri] of r.entries()) if (!good[i]) assert.ok(ri < worstGood);
   }
 });
+
+test('relative quality: Q is the score less the prompt best, so a hard prompt weighs like an easy one', () => {
+  const relative: RewardConfig = { ...cfg, quality: 'relative' };
+  const easy = [0.1, 0.5, 0.3, 0.2, 0.4];
+  const hard = easy.map((s) => s - 2.3);
+  const r = rewards(easy, relative);
+  // Top 3 at 20, 30 and 50 steps; the best (0.5, at 20) pays the saved steps alone. Failing
+  // earns gamma (1) less than the worst of those three (50 steps: 0 + 2 * (0.4 - 0.5) = -0.2).
+  assert.ok(Math.abs(r[0] - -1.2) < 1e-12 && r[3] === r[0]);
+  assert.ok(Math.abs(r[1] - (1 - 20 / 50)) < 1e-12);
+  assert.ok(Math.abs(r[2] - (1 - 30 / 50 + 2 * (0.3 - 0.5))) < 1e-12);
+  assert.ok(Math.abs(r[4] - 2 * (0.4 - 0.5)) < 1e-12);
+  // A constant shift of a prompt's scores changes nothing, on the relative scale only.
+  const rh = rewards(hard, relative);
+  for (const [i, v] of rh.entries()) assert.ok(Math.abs(v - r[i]) < 1e-12);
+  assert.ok(rewards(hard, cfg)[1] < rewards(easy, cfg)[1] - 4);
+  // So gamma 'auto' needs no search over prompts: failing is already below every prompt's passing.
+  const { gamma: _, ...criterion } = relative;
+  assert.equal(autoGamma([easy, hard, [-9, -1, -1, -1, -9]], criterion), 1);
+  // A threshold no image passes: every choice fails alike, at -gamma.
+  assert.deepEqual(rewards([-1, -1, -1, -1, -1], { ...relative, kind: 'threshold' }), [-1, -1, -1, -1, -1]);
+});

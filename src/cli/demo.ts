@@ -9,6 +9,7 @@ import { DEFAULT_GUIDANCE_SCALE, Text2ImagePipeline } from '../pipelines/text2im
 import { loadSelector } from '../policy/selector.js';
 import { escapeHtml, htmlPage } from '../report/html.js';
 import { encodePng } from '../util/image.js';
+import { bootstrapMeanDifference, mean } from '../util/statistics.js';
 import { worldJudgeScorer } from '../worlds/index.js';
 import { HELD_OUT_SEED, type WorldPrompt, worldPromptSet } from '../worlds/shapes/prompt-sets.js';
 import { intFlag, parseFlags, seedFlag } from './errors.js';
@@ -77,16 +78,27 @@ export function registerDemo(program: Command) {
             `<td><img src="${b}" alt="${smax} steps" width="128" height="128"></td><td class="num">${sf.toFixed(2)}</td></tr>`,
         );
       }
-      const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
-      const meanSteps = mean(selection.steps);
-      const qa = mean(ada.scores.map((s) => s.total));
-      const qf = mean(full.scores.map((s) => s.total));
+      const qa = ada.scores.map((s) => s.total);
+      const qf = full.scores.map((s) => s.total);
+      const diff = bootstrapMeanDifference(qa, qf);
       const saved = 1 - ada.seconds / full.seconds;
+      const stepsFor = (objects: (k: number) => boolean) =>
+        mean(selection.steps.filter((_, i) => objects(prompts[i].objects)));
+      // "Kept" only when the interval allows it; otherwise the difference is stated with its interval.
+      const interval = `${diff.estimate.toFixed(3)}, 95% CI ${diff.lower.toFixed(3)} to ${diff.upper.toFixed(3)}`;
+      const verdict =
+        diff.lower >= 0
+          ? 'quality kept (the CI lies above 0)'
+          : diff.upper >= 0
+            ? 'quality kept (the CI includes 0)'
+            : 'quality lower (the CI lies below 0)';
       const summary =
-        `AdaDiff: mean ${meanSteps.toFixed(1)} steps, ${ada.seconds.toFixed(2)} s, mean judge score ${qa.toFixed(3)}\n` +
-        `fixed ${smax}: ${smax} steps, ${full.seconds.toFixed(2)} s, mean judge score ${qf.toFixed(3)}\n` +
-        `time saved ${(100 * saved).toFixed(1)}%, quality kept ${qa >= qf ? 'fully' : `${(qa - qf).toFixed(3)} below`} ` +
-        `(policy ${(selection.ms / texts.length).toFixed(2)} ms per prompt)`;
+        `AdaDiff: mean ${mean(selection.steps).toFixed(1)} steps (1-2 objects ${stepsFor((k) => k <= 2).toFixed(1)}, ` +
+        `5-6 objects ${stepsFor((k) => k >= 5).toFixed(1)}), ${ada.seconds.toFixed(2)} s, mean judge score ${mean(qa).toFixed(3)}\n` +
+        `fixed ${smax}: ${smax} steps, ${full.seconds.toFixed(2)} s, mean judge score ${mean(qf).toFixed(3)}\n` +
+        `time saved ${(100 * saved).toFixed(1)}%; judge score AdaDiff minus fixed ${smax}: ${interval} ` +
+        `(paired bootstrap over these ${texts.length} prompts): ${verdict}\n` +
+        `policy ${(selection.ms / texts.length).toFixed(2)} ms per prompt`;
       console.log(`\n${summary}`);
       writeFileSync(
         join(flags.out, 'index.html'),

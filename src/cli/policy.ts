@@ -23,6 +23,7 @@ const RewardFlags = {
   k: intFlag(1),
   gamma: z.union([z.literal('auto'), numberFlag], { error: 'expected "auto" or a number' }),
   threshold: numberFlag,
+  quality: z.enum(['absolute', 'relative']),
 };
 
 const TrainFlags = z.object({
@@ -82,6 +83,11 @@ export function registerPolicy(program: Command) {
       String(PAPER_DEFAULTS.gamma),
     )
     .option('--threshold <x>', 'score threshold for --reward threshold', '0')
+    .option(
+      '--quality <scale>',
+      "Q's scale in the reward: relative (less the prompt's best score) or absolute (the paper's)",
+      PAPER_DEFAULTS.quality,
+    )
     .option('--seed <n>', 'seed of weights, shuffles and sampled actions', '0')
     .option('--resume', 'continue from the checkpoint in --out', false)
     .option('--force', 'replace a checkpoint already in --out', false)
@@ -127,6 +133,7 @@ export function registerPolicy(program: Command) {
           lambda: flags.lambda,
           topK: flags.k,
           threshold: flags.threshold,
+          quality: flags.quality,
           gamma: flags.gamma,
         },
         training: {

@@ -12,7 +12,8 @@ export interface CollectOptions {
   /** A prompt's seed is this plus a hash of its text (`promptSeed`), the same at every step count. */
   seed: number;
   batchSize: number;
-  onBatch?: (done: number, total: number, newlyDone: number) => void;
+  /** `done` counts complete prompts of the file; `doneHere` those this run generated. */
+  onBatch?: (done: number, total: number, doneHere: number) => void;
 }
 
 export interface CollectOutcome {
@@ -59,7 +60,7 @@ export async function collect(
       if (batch.length === 0) break;
       store.write(await generateBatch(pipeline, scorer, batch, opts));
       collected += batch.length;
-      opts.onBatch?.(completeHere(), stored.length, batch.length);
+      opts.onBatch?.(completeHere(), stored.length, collected);
     }
   } finally {
     store.releaseClaims();

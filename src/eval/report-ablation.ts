@@ -1,12 +1,16 @@
 /**
  * Table 5: the reward function's ablations, each a policy trained here on the collected scores and
  * judged by them on the test prompts: step savings alone, with the quality score under the relative
- * (top-k) or absolute (threshold) criterion, and with the CLIP score in its place when available.
+ * (top-k) or absolute (threshold) criterion, on the paper's scale (absolute Q, a unit penalty)
+ * beside the resolved one, and with the CLIP score in its place when available.
  */
 import type { RewardConfig } from '../policy/reward.js';
 import type { TrainOptions } from '../policy/train.js';
 import type { Cell, Column, Table } from '../report/report.js';
 import { type OfflineData, outcomeOf, type QuickPolicies, type ScoreSource } from './report-offline.js';
+
+/** The unit penalty of the row on the paper's scale (absolute Q). */
+const PAPER_GAMMA = 1;
 
 export interface AblationSpec {
   /** The given policy's reward: lambda, gamma, k, threshold and S of every variant. */
@@ -45,10 +49,18 @@ export async function ablationTable(
       config: { ...base, kind: 'threshold' },
     },
   ];
+  // The paper's scale beside the resolved one: with an absolute Q below about -0.5, a gamma of 1
+  // makes failing cheaper than any high-quality image, and the policy learns to fail.
+  if ((base.quality ?? 'absolute') !== 'absolute' || base.gamma !== PAPER_GAMMA)
+    variants.push({
+      reward: `Step + ${scoreName}, absolute, gamma ${PAPER_GAMMA}`,
+      criterion: topk,
+      config: { ...base, kind: 'topk', quality: 'absolute', gamma: PAPER_GAMMA },
+    });
   const notes = [
     `Each policy is trained here from scratch on the train prompts (${spec.training.gradient} gradient, ${spec.training.epochs} epochs, ` +
       `learning rate ${spec.training.learningRate}, ` +
-      `lambda ${base.lambda}, gamma ${base.gamma}) and judged on the ${spec.rows.length} ${spec.setName} prompts ` +
+      `lambda ${base.lambda}, gamma ${base.gamma}, Q ${base.quality ?? 'absolute'}${base.quality === 'relative' ? " (less the prompt's best score)" : ''}) and judged on the ${spec.rows.length} ${spec.setName} prompts ` +
       "by the scores collect recorded at the chosen step count: no image is generated, so the paper's IS and " +
       'NIQE columns (which need images) are left to Table 1.',
   ];

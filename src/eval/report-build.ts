@@ -178,7 +178,8 @@ export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: stri
     const intro = [
       `Collect database ${o.db}: ${collected.prompts.length} prompts scored by ${settings.scorer}, ` +
         `${settings.scheduler}, S = {${steps.join(', ')}}; model ${relative(process.cwd(), resolve(modelDir)) || '.'}.`,
-      `Policy ${o.policy}: reward ${reward.kind} (k = ${reward.topK}, lambda ${reward.lambda}, gamma ${reward.gamma}), ` +
+      `Policy ${o.policy}: reward ${reward.kind} (k = ${reward.topK}, lambda ${reward.lambda}, gamma ${reward.gamma}, ` +
+        `Q ${reward.quality === 'relative' ? "relative: less the prompt's best score" : 'absolute'}), ` +
         `${training.epochs} epochs of ${training.gradient}, seed ${training.seed}.`,
       `Tables 1, 3 and 4 generate the ${o.set} prompts with every method in this one process, from the seeds collect ` +
         'used; times are measured wall time (text encoding, denoising, decoding, and for AdaDiff the policy).',

@@ -50,6 +50,7 @@ const schema = z.object({
       topK: positiveInt,
       gamma: z.number(),
       threshold: z.number(),
+      quality: z.enum(['absolute', 'relative']).optional(),
       budget: z.object({ target: z.number(), multiplier: z.number(), calibration: z.number() }).optional(),
     })
     .refine((r) => (r.kind === 'budget') === (r.budget !== undefined), {
@@ -133,6 +134,7 @@ export function saveCheckpoint(dir: string, c: Checkpoint): void {
       topK: reward.topK,
       gamma: reward.gamma,
       threshold: reward.threshold,
+      ...(reward.quality ? { quality: reward.quality } : {}),
       ...(reward.budget ? { budget: { ...reward.budget } } : {}),
     },
     training: { ...c.training },

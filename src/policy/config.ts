@@ -2,6 +2,8 @@
  * Defaults from the AdaDiff paper (Sec. 3.2, 4.1) in one place. Every command takes flags that
  * override these; nothing else in the code repeats them.
  */
+import type { QualityScale } from './reward.js';
+
 export const PAPER_DEFAULTS = {
   /** The step set S. */
   steps: [10, 20, 30, 40, 50] as readonly number[],
@@ -15,6 +17,11 @@ export const PAPER_DEFAULTS = {
    * high-quality one on the training prompts, so the policy never gains by failing; a number fixes it.
    */
   gamma: 'auto' as number | 'auto',
+  /**
+   * Q's scale in the reward (reward.ts `QualityScale`). The paper's is absolute; relative (Q less
+   * the prompt's best score) keeps the reward's scale the same for hard and easy prompts.
+   */
+  quality: 'relative' as QualityScale,
   batchSize: 256,
   epochs: 200,
   learningRate: 1e-5,

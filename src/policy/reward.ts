@@ -6,6 +6,15 @@
  */
 export type RewardKind = 'topk' | 'threshold' | 'steps-only' | 'budget';
 
+/**
+ * The scale of the reward. 'absolute': Q is the score itself (the paper's ImageReward) and a
+ * low-quality image earns -gamma. 'relative': Q is the score less the best of the prompt's images
+ * (<= 0) and a low-quality image earns gamma less than the prompt's worst high-quality one, so a
+ * prompt that is hard at every step count weighs like an easy one, and failing never pays, for any
+ * prompt, without a penalty sized by the hardest prompt.
+ */
+export type QualityScale = 'absolute' | 'relative';
+
 /** A step budget: the target mean step count B, and what meets it (budget.ts). */
 export interface StepBudget {
   readonly target: number;
@@ -23,6 +32,8 @@ export interface RewardConfig {
   gamma: number;
   /** Used by 'threshold'. */
   threshold: number;
+  /** Q's scale in the reward; absolute when absent (checkpoints made before the choice existed). */
+  quality?: QualityScale;
   /** Used by 'budget'. */
   budget?: StepBudget;
 }
@@ -58,10 +69,15 @@ export function rewards(scores: readonly number[], cfg: RewardConfig): number[] 
     return cfg.steps.map((t, i) => scores[i] - (mu * t) / smax);
   }
   const good = highQuality(scores, cfg);
+  const relative = cfg.quality === 'relative';
+  const best = relative ? Math.max(...scores) : 0;
+  const passing = cfg.steps.map((t, i) => 1 - t / smax + cfg.lambda * (scores[i] - best));
+  const worstGood = Math.min(...passing.filter((_, i) => good[i]));
+  // With no high-quality image (a threshold no image passes) every choice fails alike.
+  const failing = relative && Number.isFinite(worstGood) ? worstGood - cfg.gamma : -cfg.gamma;
   return cfg.steps.map((t, i) => {
-    const saved = 1 - t / smax;
-    if (cfg.kind === 'steps-only') return saved;
-    return good[i] ? saved + cfg.lambda * scores[i] : -cfg.gamma;
+    if (cfg.kind === 'steps-only') return 1 - t / smax;
+    return good[i] ? passing[i] : failing;
   });
 }
 
@@ -93,6 +109,8 @@ export function autoGamma(
   floor = 1,
   margin = 1,
 ): number {
+  // On the relative scale the penalty is already below each prompt's worst high-quality reward.
+  if (cfg.quality === 'relative') return Math.max(floor, margin);
   const full = { ...cfg, gamma: 0 };
   let worstPassing = Number.POSITIVE_INFINITY;
   for (const scores of scoreRows) {

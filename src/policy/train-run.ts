@@ -63,6 +63,7 @@ function resumeMismatches(
     ['k', was.r.topK, now.r.topK],
     ['gamma', was.r.gamma, now.r.gamma],
     ['threshold', was.r.threshold, now.r.threshold],
+    ['quality', was.r.quality ?? 'absolute', now.r.quality ?? 'absolute'],
     ['budget', was.r.budget?.target, now.r.budget?.target],
     ['steps', was.r.steps.join(','), now.r.steps.join(',')],
   ];

@@ -12,5 +12,13 @@ test("the README's main job runs on the embedded model: AdaDiff against fixed 50
   assert.match(res.stdout, /AdaDiff: mean \d+\.\d steps/);
   assert.match(res.stdout, /fixed 50: 50 steps/);
   assert.match(res.stdout, /time saved -?\d+\.\d%/);
+  // The score difference is stated with its interval, and "kept" only as the interval allows.
+  const ci = res.stdout.match(
+    /minus fixed 50: (-?\d\.\d{3}), 95% CI (-?\d\.\d{3}) to (-?\d\.\d{3}) .*: (.*)/,
+  );
+  assert.ok(ci, res.stdout);
+  const [lower, upper] = [Number(ci[2]), Number(ci[3])];
+  assert.ok(lower <= Number(ci[1]) && Number(ci[1]) <= upper);
+  assert.equal(ci[4].startsWith('quality kept'), upper >= 0, ci[0]);
   assert.ok(existsSync(join(out, 'index.html')));
 });

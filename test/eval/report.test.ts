@@ -165,7 +165,7 @@ async function trainTinyPolicy() {
     layers: 1,
     mlpRatio: 2,
   });
-  const reward: RewardConfig = { kind: 'topk', steps, lambda: 2, topK: 3, gamma: 1, threshold: 0 };
+  const reward: RewardConfig = { kind: 'topk', steps, lambda: 2, topK: 3, gamma: 2, threshold: 0 };
   const training: TrainOptions = {
     ...TRAIN_DEFAULTS,
     epochs: 3,
@@ -288,6 +288,7 @@ describe('adadiff eval --quick', () => {
         'Step only / -',
         'Step + Score (shapes-judge) / top-3 of 3',
         'Step + Score (shapes-judge) / score > 0',
+        'Step + Score (shapes-judge), absolute, gamma 1 / top-3 of 3',
         'Step + CLIP / top-3 of 3',
       ],
     );

@@ -29,8 +29,11 @@ export interface ObjectCountRow extends StepQuality {
 /** A bucket of prompts by object count (1, 2-3, 4-6). */
 export interface BucketRow extends StepQuality {
   bucket: string;
-  /** Mean over prompts of the score at the most collected steps minus that at the fewest. */
-  stepGain: BootstrapInterval;
+  /**
+   * Mean over prompts of the score at the most collected steps minus that at fewer, keyed by the
+   * fewer: the fewest collected and the fewest of the oracle's S (the issue's 50 minus 10).
+   */
+  stepGains: Record<number, BootstrapInterval>;
 }
 
 /** Prompts holding an object with a given detail (or only plain objects). */
@@ -114,20 +117,27 @@ export function worldEvidence(
       oracleMean: mean(group.map((i) => i.oracle)),
     };
   });
-  const [first, last] = [0, collectedSteps.length - 1];
+  const last = collectedSteps.length - 1;
+  const gainFrom = [...new Set([collectedSteps[0], Math.min(...oracle.steps)])]
+    .filter((s) => collectedSteps.includes(s) && s < collectedSteps[last])
+    .sort((a, b) => a - b);
   const byBucket = OBJECT_BUCKETS.map((b) => ({
     b,
     group: items.filter((i) => i.objects >= b.min && i.objects <= b.max),
   }))
     .filter(({ group }) => group.length > 0)
     .map(({ b, group }) => {
-      const gains = group.map((i) => i.p.scores[last] - i.p.scores[first]);
+      const gainOver = (from: number) => {
+        const a = collectedSteps.indexOf(from);
+        const gains = group.map((i) => i.p.scores[last] - i.p.scores[a]);
+        return bootstrapInterval(gains.length, (idx) => mean(idx.map((k) => gains[k])));
+      };
       return {
         bucket: b.name,
         prompts: group.length,
         meanScore: per(group, (a, i) => i.p.scores[a]),
         successRate: per(group, (a, i) => success(i.p.promptId, a)),
-        stepGain: bootstrapInterval(gains.length, (idx) => mean(idx.map((k) => gains[k]))),
+        stepGains: Object.fromEntries(gainFrom.map((from) => [from, gainOver(from)])),
       };
     });
   const detailGroups: [string, Item[]][] = [
@@ -266,14 +276,15 @@ export function evidenceMarkdown(e: WorldEvidence): string {
   const ci = (i: BootstrapInterval, f: (v: number) => string) =>
     `${f(i.estimate)} (${100 * i.level}% CI ${f(i.lower)} to ${f(i.upper)})`;
   const [fewest, most] = [s[0], s[s.length - 1]];
+  const from = Object.keys(e.byBucket[0]?.stepGains ?? {}).map(Number);
   const buckets = [
     '### By object count bucket',
     '',
-    `| objects | prompts | full success at ${fewest} steps | at ${most} steps | mean score ${most} minus ${fewest} steps |`,
-    '| ---: | ---: | ---: | ---: | --- |',
+    `| objects | prompts | full success at ${fewest} steps | at ${most} steps | ${from.map((f) => `mean score ${most} minus ${f} steps`).join(' | ')} |`,
+    `| ---: | ---: | ---: | ---: | ${from.map(() => '---').join(' | ')} |`,
     ...e.byBucket.map(
       (r) =>
-        `| ${r.bucket} | ${r.prompts} | ${pct(r.successRate[fewest])} | ${pct(r.successRate[most])} | ${ci(r.stepGain, score)} |`,
+        `| ${r.bucket} | ${r.prompts} | ${pct(r.successRate[fewest])} | ${pct(r.successRate[most])} | ${from.map((f) => ci(r.stepGains[f], score)).join(' | ')} |`,
     ),
     '',
   ];

@@ -85,15 +85,36 @@ test('buckets by object count carry the score gain from the fewest to the most s
   );
   // Gains (30 minus 10 steps): prompt 0 -1, prompt 1 0 (one object each), prompt 2 +3 (two objects).
   assert.deepEqual(
-    e.byBucket.map((r) => [r.bucket, r.prompts, r.stepGain.estimate]),
+    e.byBucket.map((r) => [r.bucket, r.prompts, r.stepGains[10].estimate]),
     [
       ['1', 2, -0.5],
       ['2-3', 1, 3],
     ],
   );
-  const one = e.byBucket[0].stepGain;
+  const one = e.byBucket[0].stepGains[10];
+  assert.deepEqual(
+    Object.keys(e.byBucket[0].stepGains),
+    ['10'],
+    "the fewest collected is also the oracle's fewest",
+  );
   assert.ok(one.lower >= -1 && one.upper <= 0 && one.lower < one.upper, JSON.stringify(one));
   // Objects [1, 1, 2] against oracle steps [10, 20, 30]: ranks [1.5, 1.5, 3] and [1, 2, 3].
   assert.ok(Math.abs(e.oracleObjectsSpearman.estimate - Math.sqrt(3) / 2) < 1e-12);
   assert.match(evidenceMarkdown(e), /\| 2-3 \| 1 \| 0\.0% \| 0\.0% \| 3\.000 \(95% CI 3\.000 to 3\.000\) \|/);
+  // An oracle over fewer step counts than collected adds the gain from its own fewest (20 here).
+  const narrow = worldEvidence(
+    records(rows, () => 0),
+    rows,
+    STEPS,
+    { steps: [20, 30], topK: 1 },
+  );
+  // 30 minus 20 steps: prompt 0 0, prompt 1 -2 (one object each); prompt 2 +3.
+  assert.deepEqual(
+    narrow.byBucket.map((r) => [r.stepGains[10].estimate, r.stepGains[20].estimate]),
+    [
+      [-0.5, -1],
+      [3, 3],
+    ],
+  );
+  assert.match(evidenceMarkdown(narrow), /mean score 30 minus 10 steps \| mean score 30 minus 20 steps \|/);
 });

@@ -87,9 +87,8 @@ test('the exported tokenizer gives the training tokenizer ids', () => {
 
 test('the shipped model folder is the export of the shipped checkpoints, byte for byte', async () => {
   const out = join(root, 'export');
-  // The shipped folder is still the pixel-space model's export; the latent model is exported with its evidence.
-  exportCheckpoint('checkpoints/shapes', out);
-  for (const part of ['text_encoder', 'unet', 'vae_decoder']) {
+  exportCheckpoint('checkpoints/shapes-v2', out);
+  for (const part of ['text_encoder', 'unet', 'vae_encoder', 'vae_decoder']) {
     const file = join(part, 'model.onnx');
     assert.ok(
       readFileSync(join(out, file)).equals(readFileSync(join(DEFAULT_MODEL_DIR, file))),
