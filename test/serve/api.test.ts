@@ -71,7 +71,7 @@ test('POST /v1/images with steps "auto": the policy chooses, and the answer says
   assert.equal(res.status, 200);
   const { body } = res;
   assert.equal(body.images.length, 1);
-  assert.deepEqual(await pngSize(body.images[0].png), [32, 32]);
+  assert.deepEqual(await pngSize(body.images[0].png), [64, 64]);
   assert.equal(body.images[0].seed, 5);
   assert.equal(body.stepsChosenBy, 'policy');
   assert.ok(stepSet.includes(body.steps), `${body.steps}`);
@@ -126,7 +126,7 @@ test('an unmodified webuiapi (A1111 Python client) txt2img payload gets a PNG', 
   assert.equal(info.steps, 20);
   assert.equal(info.sampler_name, 'DDIM');
   assert.equal(info.extra_generation_params['Sampler requested'], 'Euler a (not available here; ran DDIM)');
-  assert.equal(info.extra_generation_params.Upscale, 'nearest x16 from 32x32');
+  assert.equal(info.extra_generation_params.Upscale, 'nearest x8 from 64x64');
   assert.equal(info.width, 512);
   assert.ok(Number.isInteger(info.seed) && info.seed >= 0, 'seed -1 draws a seed');
   assert.deepEqual(info.all_seeds, [info.seed]);
@@ -157,7 +157,7 @@ test('A1111 steps 0 asks for adaptive steps; the choice and the probabilities ar
   });
   assert.equal(res.status, 200, JSON.stringify(res.body));
   assert.equal(res.body.images.length, 2);
-  assert.deepEqual(await pngSize(res.body.images[0]), [32, 32]);
+  assert.deepEqual(await pngSize(res.body.images[0]), [64, 64]);
   const info = JSON.parse(res.body.info);
   assert.deepEqual(info.all_seeds, [3, 4]);
   assert.equal(info.batch_size, 1);
@@ -197,11 +197,11 @@ test('A1111 width and height are checked against the model; send_images false se
     postJson(`${url}/sdapi/v1/txt2img`, { prompt: 'a red star', steps: 1, ...extra });
   const odd = await run({ width: 500, height: 500 });
   assert.equal(odd.status, 400);
-  assert.equal(odd.body.detail, "width: expected 32, the model's image size, or a multiple of it (got 500)");
-  const unequal = await run({ width: 64, height: 32 });
-  assert.equal(unequal.body.detail, 'height: expected 64, the same as width (got 32)');
-  const widthOnly = await run({ width: 64 });
-  assert.equal(widthOnly.body.detail, 'height: expected 64, the same as width (got none, which means 32)');
+  assert.equal(odd.body.detail, "width: expected 64, the model's image size, or a multiple of it (got 500)");
+  const unequal = await run({ width: 128, height: 64 });
+  assert.equal(unequal.body.detail, 'height: expected 128, the same as width (got 64)');
+  const widthOnly = await run({ width: 128 });
+  assert.equal(widthOnly.body.detail, 'height: expected 128, the same as width (got none, which means 64)');
   const tooMany = await run({ batch_size: 4, n_iter: 3 });
   assert.equal(tooMany.body.field, 'n_iter');
   const unschedulable = await run({ steps: 1000 });
@@ -210,10 +210,10 @@ test('A1111 width and height are checked against the model; send_images false se
     unschedulable.body.detail,
     /^steps: this model's scheduler cannot take 1000 steps .*; ask for fewer$/,
   );
-  const none = await run({ width: 64, height: 64, send_images: false });
+  const none = await run({ width: 128, height: 128, send_images: false });
   assert.equal(none.status, 200);
   assert.deepEqual(none.body.images, []);
-  assert.equal(JSON.parse(none.body.info).width, 64);
+  assert.equal(JSON.parse(none.body.info).width, 128);
 });
 
 test('a server without a policy refuses adaptive steps with a 400 naming steps', async () => {

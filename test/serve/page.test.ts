@@ -45,7 +45,7 @@ test('the page at / generates in headless Chromium: image, steps chosen, time sa
     const size = await page.evaluate(
       "[document.getElementById('image').naturalWidth, document.getElementById('image').naturalHeight]",
     );
-    assert.deepEqual(size, [32, 32]);
+    assert.deepEqual(size, [64, 64]);
     assert.equal(await page.locator('#error').textContent(), '');
     await page.screenshot({ path: SCREENSHOT });
     t.diagnostic(`screenshot: ${SCREENSHOT}`);
