@@ -4,7 +4,7 @@
  * (top-k) or absolute (threshold) criterion, on the paper's scale (absolute Q, a unit penalty)
  * beside the resolved one, and with the CLIP score in its place when available.
  */
-import type { RewardConfig } from '../policy/reward.js';
+import { qualityScale, qualityScaleWords, type RewardConfig } from '../policy/reward.js';
 import type { TrainOptions } from '../policy/train.js';
 import type { Cell, Column, Table } from '../report/report.js';
 import { type OfflineData, outcomeOf, type QuickPolicies, type ScoreSource } from './report-offline.js';
@@ -51,7 +51,7 @@ export async function ablationTable(
   ];
   // The paper's scale beside the resolved one: with an absolute Q below about -0.5, a gamma of 1
   // makes failing cheaper than any high-quality image, and the policy learns to fail.
-  if ((base.quality ?? 'absolute') !== 'absolute' || base.gamma !== PAPER_GAMMA)
+  if (qualityScale(base) !== 'absolute' || base.gamma !== PAPER_GAMMA)
     variants.push({
       reward: `Step + ${scoreName}, absolute, gamma ${PAPER_GAMMA}`,
       criterion: topk,
@@ -60,7 +60,7 @@ export async function ablationTable(
   const notes = [
     `Each policy is trained here from scratch on the train prompts (${spec.training.gradient} gradient, ${spec.training.epochs} epochs, ` +
       `learning rate ${spec.training.learningRate}, ` +
-      `lambda ${base.lambda}, gamma ${base.gamma}, Q ${base.quality ?? 'absolute'}${base.quality === 'relative' ? " (less the prompt's best score)" : ''}) and judged on the ${spec.rows.length} ${spec.setName} prompts ` +
+      `lambda ${base.lambda}, gamma ${base.gamma}, Q ${qualityScaleWords(base)}) and judged on the ${spec.rows.length} ${spec.setName} prompts ` +
       "by the scores collect recorded at the chosen step count: no image is generated, so the paper's IS and " +
       'NIQE columns (which need images) are left to Table 1.',
   ];

@@ -7,7 +7,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { type CollectSettings, incompleteWarning, settingsModelDir } from '../collect/store.js';
 import { Text2ImagePipeline } from '../pipelines/text2img.js';
 import { loadCheckpointSettings } from '../policy/checkpoint.js';
-import type { RewardConfig } from '../policy/reward.js';
+import { qualityScaleWords, type RewardConfig } from '../policy/reward.js';
 import { StepSelector } from '../policy/selector.js';
 import type { TrainOptions } from '../policy/train.js';
 import { loadOnnxRewardScorer, type QualityScorer } from '../quality/index.js';
@@ -179,7 +179,7 @@ export async function buildEvalReport(o: EvalReportOptions): Promise<{ dir: stri
       `Collect database ${o.db}: ${collected.prompts.length} prompts scored by ${settings.scorer}, ` +
         `${settings.scheduler}, S = {${steps.join(', ')}}; model ${relative(process.cwd(), resolve(modelDir)) || '.'}.`,
       `Policy ${o.policy}: reward ${reward.kind} (k = ${reward.topK}, lambda ${reward.lambda}, gamma ${reward.gamma}, ` +
-        `Q ${reward.quality === 'relative' ? "relative: less the prompt's best score" : 'absolute'}), ` +
+        `Q ${qualityScaleWords(reward)}), ` +
         `${training.epochs} epochs of ${training.gradient}, seed ${training.seed}.`,
       `Tables 1, 3 and 4 generate the ${o.set} prompts with every method in this one process, from the seeds collect ` +
         'used; times are measured wall time (text encoding, denoising, decoding, and for AdaDiff the policy).',

@@ -15,6 +15,13 @@ export type RewardKind = 'topk' | 'threshold' | 'steps-only' | 'budget';
  */
 export type QualityScale = 'absolute' | 'relative';
 
+/** A reward's scale: a checkpoint made before the choice existed is on the paper's, absolute. */
+export const qualityScale = (r: Pick<RewardConfig, 'quality'>): QualityScale => r.quality ?? 'absolute';
+
+/** The scale in a report's words. */
+export const qualityScaleWords = (r: Pick<RewardConfig, 'quality'>): string =>
+  qualityScale(r) === 'relative' ? "relative, less the prompt's best score" : 'absolute';
+
 /** A step budget: the target mean step count B, and what meets it (budget.ts). */
 export interface StepBudget {
   readonly target: number;
@@ -32,7 +39,7 @@ export interface RewardConfig {
   gamma: number;
   /** Used by 'threshold'. */
   threshold: number;
-  /** Q's scale in the reward; absolute when absent (checkpoints made before the choice existed). */
+  /** Q's scale in the reward; absent is absolute (`qualityScale`). */
   quality?: QualityScale;
   /** Used by 'budget'. */
   budget?: StepBudget;
@@ -69,16 +76,14 @@ export function rewards(scores: readonly number[], cfg: RewardConfig): number[] 
     return cfg.steps.map((t, i) => scores[i] - (mu * t) / smax);
   }
   const good = highQuality(scores, cfg);
-  const relative = cfg.quality === 'relative';
+  if (cfg.kind === 'steps-only') return cfg.steps.map((t) => 1 - t / smax);
+  const relative = qualityScale(cfg) === 'relative';
   const best = relative ? Math.max(...scores) : 0;
   const passing = cfg.steps.map((t, i) => 1 - t / smax + cfg.lambda * (scores[i] - best));
   const worstGood = Math.min(...passing.filter((_, i) => good[i]));
   // With no high-quality image (a threshold no image passes) every choice fails alike.
   const failing = relative && Number.isFinite(worstGood) ? worstGood - cfg.gamma : -cfg.gamma;
-  return cfg.steps.map((t, i) => {
-    if (cfg.kind === 'steps-only') return 1 - t / smax;
-    return good[i] ? passing[i] : failing;
-  });
+  return passing.map((r, i) => (good[i] ? r : failing));
 }
 
 /**
@@ -110,7 +115,7 @@ export function autoGamma(
   margin = 1,
 ): number {
   // On the relative scale the penalty is already below each prompt's worst high-quality reward.
-  if (cfg.quality === 'relative') return Math.max(floor, margin);
+  if (qualityScale(cfg) === 'relative') return Math.max(floor, margin);
   const full = { ...cfg, gamma: 0 };
   let worstPassing = Number.POSITIVE_INFINITY;
   for (const scores of scoreRows) {

@@ -16,7 +16,7 @@ import {
   type PolicyParams,
   PolicyRunner,
 } from './network.js';
-import { autoGamma, type RewardConfig } from './reward.js';
+import { autoGamma, qualityScale, type RewardConfig } from './reward.js';
 import { type EpochLog, type TrainOptions, type TrainState, trainPolicy } from './train.js';
 
 export interface CheckpointRun {
@@ -63,7 +63,7 @@ function resumeMismatches(
     ['k', was.r.topK, now.r.topK],
     ['gamma', was.r.gamma, now.r.gamma],
     ['threshold', was.r.threshold, now.r.threshold],
-    ['quality', was.r.quality ?? 'absolute', now.r.quality ?? 'absolute'],
+    ['quality', qualityScale(was.r), qualityScale(now.r)],
     ['budget', was.r.budget?.target, now.r.budget?.target],
     ['steps', was.r.steps.join(','), now.r.steps.join(',')],
   ];
